@@ -1,0 +1,29 @@
+"""Device and determinism helpers for torch code."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def default_device() -> torch.device:
+    """``cuda`` when a GPU is visible, else ``cpu``; ``LATENTSEP_DEVICE`` overrides both."""
+    forced = os.environ.get("LATENTSEP_DEVICE")
+    if forced:
+        return torch.device(forced)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a torch generator seeded the same way.
+
+    Deterministic algorithms are requested so that the same seed gives the same numbers on CPU.
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return torch.Generator().manual_seed(seed)

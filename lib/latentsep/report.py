@@ -1,0 +1,134 @@
+"""Claims that a chapter checks against the paper, and the files the status page is built from.
+
+A chapter states, before computing anything, a rule for "reproduced" for each claim; after computing,
+it records our value (with its 95 % CI) next to the paper's. ``write_claims`` stores the list as JSON
+under ``results/<profile>/claims/<chapter>.json``; ``tools/status_page.py`` renders every such file
+into the book's reproduction-status page. Nothing on that page is typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass
+class Claim:
+    """One number (or ordering) the paper reports and a chapter recomputes.
+
+    Attributes
+    ----------
+    claim_id : str
+        Stable identifier, e.g. ``"mnist.tv.digit_group"``.
+    description : str
+        What is compared, in words.
+    paper : str
+        The paper's value as reported (``"~0.110 ± 0.008"``, ``"flat"``, ``"A > S ≈ Random"``).
+    rule : str
+        The rule for "reproduced", stated before the computation.
+    ours : float | str | None
+        Our value (a number, or a textual outcome such as an ordering).
+    ci : tuple[float, float] | None
+        Our 95 % confidence interval, when ``ours`` is a number.
+    reproduced : bool | None
+        Outcome of the rule; ``None`` when the claim could not be checked on this run.
+    note : str
+        Data source, sample size or caveat that a reader needs next to the number.
+    """
+
+    claim_id: str
+    description: str
+    paper: str
+    rule: str
+    ours: float | str | None = None
+    ci: tuple[float, float] | None = None
+    reproduced: bool | None = None
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def ours_text(self) -> str:
+        """Our value formatted with its CI."""
+        if self.ours is None:
+            return "not run"
+        if isinstance(self.ours, float | int):
+            text = f"{self.ours:.3f}"
+            if self.ci is not None and all(math.isfinite(c) for c in self.ci):
+                text += f" [{self.ci[0]:.3f}, {self.ci[1]:.3f}]"
+            return text
+        return str(self.ours)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_claims(claims: list[Claim], chapter: str, results_dir: str | Path) -> Path:
+    """Store a chapter's claims as ``<results_dir>/claims/<chapter>.json`` and return the path."""
+    path = Path(results_dir) / "claims" / f"{chapter}.json"
+    payload = {"chapter": chapter, "claims": [asdict(c) for c in claims]}
+    atomic_write_text(path, json.dumps(payload, indent=2, default=_json_default))
+    return path
+
+
+def read_claims(results_dir: str | Path) -> pd.DataFrame:
+    """All recorded claims under ``results_dir`` as one tidy table (one row per claim)."""
+    rows = []
+    for path in sorted((Path(results_dir) / "claims").glob("*.json")):
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        for raw in payload["claims"]:
+            claim = Claim(**{**raw, "ci": tuple(raw["ci"]) if raw.get("ci") else None})
+            rows.append(
+                {
+                    "chapter": payload["chapter"],
+                    "claim": claim.claim_id,
+                    "description": claim.description,
+                    "paper": claim.paper,
+                    "ours": claim.ours_text(),
+                    "rule": claim.rule,
+                    "status": {True: "reproduced", False: "not reproduced", None: "not checked"}[
+                        claim.reproduced
+                    ],
+                    "note": claim.note,
+                }
+            )
+    columns = ["chapter", "claim", "description", "paper", "ours", "rule", "status", "note"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def claims_table(claims: list[Claim]) -> pd.DataFrame:
+    """A chapter's claims as a display table."""
+    return pd.DataFrame(
+        {
+            "claim": [c.description for c in claims],
+            "paper": [c.paper for c in claims],
+            "ours (95% CI)": [c.ours_text() for c in claims],
+            "rule": [c.rule for c in claims],
+            "reproduced": [
+                {True: "yes", False: "no", None: "not checked"}[c.reproduced] for c in claims
+            ],
+        }
+    )
+
+
+def _json_default(obj: object) -> object:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, tuple | set):
+        return list(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__} in a claim")
