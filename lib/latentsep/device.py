@@ -23,7 +23,7 @@ def seed_everything(seed: int) -> torch.Generator:
     Deterministic algorithms are requested so that the same seed gives the same numbers on CPU.
     """
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds third-party code that uses the global state
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     return torch.Generator().manual_seed(seed)

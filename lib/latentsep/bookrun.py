@@ -1,0 +1,391 @@
+"""Execute the book's chapters with papermill and render them with Jupyter Book.
+
+The chapters are jupytext ``py:percent`` files in ``book/``. ``execute`` runs each one through
+papermill with the parameters of a profile (``params/<profile>.yaml``) and stores the executed
+notebook under ``results/<profile>/notebooks/``. A chapter is re-executed only when its *stamp*
+changes: a hash of its source, the library's source, its parameters, the data manifest and the
+stamps of the chapters before it (later chapters read earlier chapters' results).
+
+``build`` stages the executed notebooks and a generated reproduction-status page in
+``executed/``, writes the offline vega bundle to ``_static/``, runs ``jupyter-book build -W``
+and scans the produced HTML for error outputs.
+
+Command line: ``python -m latentsep.bookrun {execute,build,check} --profile quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from latentsep.report import atomic_write_text, read_claims
+
+COMMON_PARAMETERS = ("PROFILE", "DATA_DIR", "CACHE_DIR", "RESULTS_DIR")
+ERROR_MARKERS = ("Traceback (most recent call last)", "output error", "output stderr")
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter raised, or left an error or warning in its outputs."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """Paths of a book checkout."""
+
+    root: Path
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Project:
+        """The nearest folder at or above ``start`` (default: cwd) that holds ``_toc.yml``."""
+        here = (start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / "_toc.yml").is_file() and (folder / "book").is_dir():
+                return cls(folder)
+        raise FileNotFoundError(
+            f"no book checkout (a folder with _toc.yml and book/) at or above {here}; "
+            "run from the repository root or pass --root."
+        )
+
+    @property
+    def chapters(self) -> list[Path]:
+        """Chapter sources in reading order (``book/NN_*.py``)."""
+        return sorted(self.root.glob("book/[0-9][0-9]_*.py"))
+
+    def profile_file(self, profile: str) -> Path:
+        return self.root / "params" / f"{profile}.yaml"
+
+    def results_dir(self, profile: str) -> Path:
+        return self.root / "results" / profile
+
+    def notebooks_dir(self, profile: str) -> Path:
+        return self.results_dir(profile) / "notebooks"
+
+
+def load_profile(project: Project, profile: str) -> dict:
+    """Read ``params/<profile>.yaml``: ``{"description": str, "chapters": {stem: {NAME: value}}}``."""
+    path = project.profile_file(profile)
+    if not path.is_file():
+        known = sorted(p.stem for p in (project.root / "params").glob("*.yaml"))
+        raise ValueError(f"unknown profile {profile!r}: no {path}; choose one of {known}.")
+    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    chapters = content.get("chapters") or {}
+    stems = {p.stem for p in project.chapters}
+    unknown = sorted(set(chapters) - stems)
+    if unknown:
+        raise ValueError(f"{path} names chapters that do not exist: {unknown}; chapters: {sorted(stems)}.")
+    return {"description": content.get("description", ""), "chapters": chapters}
+
+
+def chapter_parameters(project: Project, profile: str, stem: str) -> dict:
+    """Everything injected into chapter ``stem``: the common paths plus its profile entries."""
+    chapter = load_profile(project, profile)["chapters"].get(stem) or {}
+    clash = sorted(set(chapter) & set(COMMON_PARAMETERS))
+    if clash:
+        raise ValueError(f"params/{profile}.yaml sets {clash} for {stem}; those are set by the runner.")
+    common = {
+        "PROFILE": profile,
+        "DATA_DIR": os.environ.get("LATENTSEP_DATA_DIR", "data"),
+        "CACHE_DIR": os.environ.get("LATENTSEP_CACHE_DIR", "cache"),
+        "RESULTS_DIR": str(Path("results") / profile),
+    }
+    return {**common, **chapter}
+
+
+def _hash_files(paths: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def library_hash(project: Project) -> str:
+    """Hash of the library's source and shipped resources."""
+    lib = project.root / "lib" / "latentsep"
+    files = [p for p in lib.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return _hash_files(files, project.root)
+
+
+def chapter_stamps(project: Project, profile: str) -> dict[str, str]:
+    """Stamp of every chapter, chained so that a change upstream re-executes what follows."""
+    lib = library_hash(project)
+    manifest = project.root / os.environ.get("LATENTSEP_DATA_DIR", "data") / "manifest.json"
+    data = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else "no-data"
+    stamps: dict[str, str] = {}
+    previous = ""
+    for source in project.chapters:
+        params = chapter_parameters(project, profile, source.stem)
+        payload = json.dumps(
+            {
+                "source": hashlib.sha256(source.read_bytes()).hexdigest(),
+                "library": lib,
+                "parameters": params,
+                "data": data,
+                "previous": previous,
+            },
+            sort_keys=True,
+        )
+        previous = stamps[source.stem] = hashlib.sha256(payload.encode()).hexdigest()
+    return stamps
+
+
+def notebook_problems(nb: dict) -> list[str]:
+    """Error outputs and warnings left in an executed notebook, as readable lines."""
+    problems = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                problems.append(f"cell {index}: {output.get('ename')}: {output.get('evalue')}")
+            elif output.get("output_type") == "stream" and output.get("name") == "stderr":
+                text = "".join(output.get("text", ""))
+                if "Warning" in text or "Traceback" in text:
+                    first = next(line for line in text.splitlines() if line.strip())
+                    problems.append(f"cell {index}: stderr: {first.strip()[:300]}")
+    return problems
+
+
+def execute(
+    project: Project,
+    profile: str,
+    *,
+    only: list[str] | None = None,
+    force: bool = False,
+) -> list[str]:
+    """Execute stale chapters of ``profile``; return the stems that ran.
+
+    Raises
+    ------
+    ChapterFailed
+        Naming the chapter and the cell, when a chapter raises or leaves an error or a warning.
+    """
+    import jupytext
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    stamps = chapter_stamps(project, profile)
+    out_dir = project.notebooks_dir(profile)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    selected = [p for p in project.chapters if not only or p.stem in only]
+    missing = sorted(set(only or []) - {p.stem for p in project.chapters})
+    if missing:
+        raise ValueError(f"unknown chapter(s) {missing}; chapters: {[p.stem for p in project.chapters]}.")
+    ran = []
+    for source in selected:
+        stem = source.stem
+        target = out_dir / f"{stem}.ipynb"
+        stamp_file = out_dir / f"{stem}.stamp"
+        if not force and target.is_file() and stamp_file.is_file():
+            if stamp_file.read_text().strip() == stamps[stem]:
+                print(f"[{profile}] {stem}: up to date", flush=True)
+                continue
+        print(f"[{profile}] {stem}: executing ...", flush=True)
+        started = time.perf_counter()
+        partial = out_dir / f".{stem}.partial.ipynb"
+        failed = out_dir / f"{stem}.failed.ipynb"
+        try:
+            papermill.execute_notebook(
+                jupytext.read(source),
+                str(partial),
+                parameters=chapter_parameters(project, profile, stem),
+                kernel_name="python3",
+                cwd=str(project.root),
+                progress_bar=False,
+            )
+        except PapermillExecutionError as err:
+            os.replace(partial, failed)
+            raise ChapterFailed(
+                f"chapter {stem} failed in cell {err.exec_count or err.cell_index}: "
+                f"{err.ename}: {err.evalue}\n(executed notebook with the traceback: {failed})"
+            ) from None
+        problems = notebook_problems(nbformat.read(partial, as_version=4))
+        if problems:
+            os.replace(partial, failed)
+            raise ChapterFailed(
+                f"chapter {stem} left errors or warnings in its outputs:\n  "
+                + "\n  ".join(problems)
+                + f"\n(executed notebook: {failed})"
+            )
+        os.replace(partial, target)
+        failed.unlink(missing_ok=True)
+        atomic_write_text(stamp_file, stamps[stem] + "\n")
+        elapsed = time.perf_counter() - started
+        _record_timing(project.results_dir(profile), stem, elapsed)
+        print(f"[{profile}] {stem}: done in {elapsed:.0f} s", flush=True)
+        ran.append(stem)
+    return ran
+
+
+def _record_timing(results_dir: Path, stem: str, seconds: float) -> None:
+    path = results_dir / "timings.json"
+    timings = json.loads(path.read_text()) if path.is_file() else {}
+    timings[stem] = round(seconds, 1)
+    atomic_write_text(path, json.dumps(timings, indent=2, sort_keys=True))
+
+
+def status_markdown(project: Project, profile: str) -> str:
+    """The reproduction-status page, generated from the chapters' claim files."""
+    results = project.results_dir(profile)
+    table = read_claims(results)
+    manifest_path = project.root / os.environ.get("LATENTSEP_DATA_DIR", "data") / "manifest.json"
+    lines = [
+        "# Reproduction status",
+        "",
+        "Every number below is written by a chapter when it executes; this page is generated from "
+        "those files and never edited by hand. *Paper* is the value reported in arXiv 2512.09496 "
+        "(values marked `~` were read off the authors' figures); *ours* is this book's recomputation "
+        "with its 95 % confidence interval; the *rule* for \"reproduced\" was stated in the chapter "
+        "before computing.",
+        "",
+        f"Profile: **{profile}**.",
+    ]
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text())
+        sources = ", ".join(
+            f"{name}: {entry.get('source', '?')}" for name, entry in sorted(manifest.items())
+            if isinstance(entry, dict)
+        )
+        lines.append(f"Data sources: {sources}.")
+    timings_path = results / "timings.json"
+    if timings_path.is_file():
+        timings = json.loads(timings_path.read_text())
+        total = sum(timings.values())
+        lines.append(f"Execution time of the chapters on the last run: {total / 60:.1f} min.")
+    lines.append("")
+    if table.empty:
+        lines.append("No chapter has recorded a claim yet.")
+    else:
+        counts = table["status"].value_counts()
+        lines.append(
+            ", ".join(f"{counts.get(s, 0)} {s}" for s in ("reproduced", "not reproduced", "not checked"))
+            + "."
+        )
+        lines.append("")
+        shown = table.drop(columns=["claim"]).rename(columns=str.capitalize)
+        lines.append(_markdown_table(shown))
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_table(df) -> str:
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    header = "| " + " | ".join(cell(c) for c in df.columns) + " |"
+    rule = "|" + "---|" * len(df.columns)
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def write_vega_bundle(project: Project) -> Path:
+    """Write vega, vega-lite and vega-embed as one local script, exposed as ``window.latentsepVega``.
+
+    Wrapping the bundle keeps its top-level names out of the page's global scope, where they would
+    clash with Sphinx's own scripts.
+    """
+    import vl_convert as vlc
+
+    target = project.root / "_static" / "vega-bundle.js"
+    version = f"{vlc.get_vega_version()}-{vlc.get_vega_embed_version()}"
+    marker = f"/* latentsep vega bundle {version} */"
+    if target.is_file() and target.read_text(encoding="utf-8").startswith(marker):
+        return target
+    snippet = "window.latentsepVega = {vegaEmbed: vegaEmbed, vega: vega, vegaLite: vegaLite};"
+    bundle = vlc.javascript_bundle(snippet)
+    atomic_write_text(target, f"{marker}\n(function(){{\n{bundle}\n}})();\n")
+    return target
+
+
+def stage(project: Project, profile: str) -> None:
+    """Fill ``executed/`` with the profile's notebooks (those named in ``_toc.yml``) and status page."""
+    staged = project.root / "executed"
+    if staged.exists():
+        shutil.rmtree(staged)
+    staged.mkdir()
+    notebooks = project.notebooks_dir(profile)
+    absent = [p.stem for p in project.chapters if not (notebooks / f"{p.stem}.ipynb").is_file()]
+    if absent:
+        raise ChapterFailed(
+            f"no executed notebook for {absent} in profile {profile!r}; "
+            f"run `make execute PROFILE={profile}` first."
+        )
+    for source in project.chapters:
+        nb = json.loads((notebooks / f"{source.stem}.ipynb").read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            tags = cell.get("metadata", {}).get("tags", [])
+            # Parameters stay one click away: they say what this run used, but are not the story.
+            if {"parameters", "injected-parameters"} & set(tags) and "hide-cell" not in tags:
+                cell["metadata"]["tags"] = [*tags, "hide-cell"]
+        (staged / f"{source.stem}.ipynb").write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    (staged / "status.md").write_text(status_markdown(project, profile), encoding="utf-8")
+
+
+def build(project: Project, profile: str, out: Path | None = None) -> Path:
+    """Stage, render with ``jupyter-book build -W`` and return the HTML folder."""
+    stage(project, profile)
+    write_vega_bundle(project)
+    out = (out or project.root).resolve()
+    cmd = [
+        str(Path(sys.executable).with_name("jupyter-book")), "build", str(project.root),
+        "-W", "-n", "--keep-going", "--path-output", str(out),
+    ]
+    completed = subprocess.run(cmd, cwd=project.root, text=True, capture_output=True)
+    print(completed.stdout[-4000:])
+    if completed.returncode != 0:
+        raise ChapterFailed(
+            "jupyter-book build failed (strict mode: every warning is an error):\n"
+            + completed.stderr[-6000:]
+        )
+    html = out / "_build" / "html"
+    problems = html_problems(html)
+    if problems:
+        raise ChapterFailed("error output in the built book:\n  " + "\n  ".join(problems))
+    return html
+
+
+def html_problems(html_dir: Path) -> list[str]:
+    """Pages of the built book that show a traceback or an error/stderr output block."""
+    problems = []
+    for page in sorted(html_dir.rglob("*.html")):
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for marker in ERROR_MARKERS:
+            if marker in text:
+                problems.append(f"{page.relative_to(html_dir)}: contains {marker!r}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m latentsep.bookrun", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["execute", "build", "stamps"])
+    parser.add_argument("--profile", default=os.environ.get("PROFILE", "quick"))
+    parser.add_argument("--root", type=Path, default=None)
+    parser.add_argument("--only", nargs="*", help="chapter stems to execute (default: all)")
+    parser.add_argument("--force", action="store_true", help="re-execute even if up to date")
+    parser.add_argument("--out", type=Path, default=None, help="build output folder (default: root)")
+    args = parser.parse_args(argv)
+    project = Project.find(args.root)
+    try:
+        if args.command == "execute":
+            execute(project, args.profile, only=args.only, force=args.force)
+        elif args.command == "build":
+            html = build(project, args.profile, args.out)
+            print(f"book built: {html / 'index.html'}")
+        else:
+            print(json.dumps(chapter_stamps(project, args.profile), indent=2))
+    except (ChapterFailed, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
