@@ -1,0 +1,462 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The TV bound: proof, a sharper constant, and an exact check
+#
+# The paper's theoretical result says that if the two subgroups are hard to tell apart in the frozen
+# latent space, class by class, then changing the subgroup mix of the fine-tuning data cannot move
+# one subgroup's accuracy much more than it moves overall accuracy. This chapter states the bound
+# (the form below is **our reconstruction**: the exact text was not available to us), proves it one
+# step at a time and names the assumption each step uses. The proof gives a smaller constant than the
+# paper's. We then check both forms with no sampling noise, on class-conditional Gaussian
+# latents with linear heads, where every accuracy and every total variation has a closed form. We
+# also build a case where the labels are distributed differently in the two groups and the bound
+# fails, and answer the reviewers' criticisms.
+
+# %% tags=["parameters"]
+PROFILE = "quick"
+DATA_DIR = "data"
+CACHE_DIR = "cache"
+RESULTS_DIR = "results/quick"
+N_CONFIGS = 10_000  # random configurations satisfying the assumptions
+N_LABEL_SHIFT_CONFIGS = 2_000  # configurations where P(Y|A) differs between the groups
+N_K_GROUP_CONFIGS = 2_000  # configurations with K_GROUPS groups
+K_GROUPS = 3
+SEED = 0
+N_SCATTER = 1_000  # configurations drawn per sweep in the scatter chart
+
+# %%
+import altair as alt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from latentsep import theory
+from latentsep.plotting import enable_offline_renderer, line_with_band
+from latentsep.report import Claim, claims_table, write_claims
+
+enable_offline_renderer()
+pd.set_option("display.precision", 4)
+
+# %% [markdown]
+# ## Rules, stated before computing
+#
+# A bound is a theorem, so we ask of it what we ask of a theorem: no counterexample where its
+# assumptions hold, and a counterexample where they do not. Each rule below is fixed before any
+# configuration is drawn.
+
+# %%
+claims = {
+    "sharp": Claim(
+        claim_id="theory.sharp_bound.violations",
+        description="Violations of the sharp bound |Δacc(A=a)| ≤ 2(1−π_a)ε + |ΔAcc| "
+        "(exact Gaussian configurations with P(Y|A) = P(Y))",
+        paper="bound holds (reconstructed, constant 4)",
+        rule=f"0 violations among the {N_CONFIGS:,} configurations satisfying the assumptions",
+    ),
+    "paper": Claim(
+        claim_id="theory.paper_bound.violations",
+        description="Violations of the paper's form |Δacc(A=a)| ≤ 4ε + |ΔAcc| (same configurations)",
+        paper="bound holds (reconstructed)",
+        rule=f"0 violations among the {N_CONFIGS:,} configurations satisfying the assumptions",
+    ),
+    "constant": Claim(
+        claim_id="theory.sharp_constant",
+        description="The constant 2(1−π_a) cannot be lowered (some distribution and heads attain it)",
+        paper="constant 4 (reconstructed)",
+        rule="a constructed case has gap = 2(1−π_a)ε + |ΔAcc| to 1e-12",
+    ),
+    "counterexample": Claim(
+        claim_id="theory.counterexample",
+        description="With P(Y|A) differing across groups the bound can fail",
+        paper="assumes P(Y|A=a) = P(Y) (reconstructed)",
+        rule="the constructed label-shift case has gap > 4ε + |ΔAcc|",
+    ),
+    "label_shift": Claim(
+        claim_id="theory.label_shift_bound.violations",
+        description="Violations of the label-shift-robust bound "
+        "|Δacc(A=a)| ≤ 2(1−π_a)(ε + |q_a − q_ā|) + |ΔAcc| when P(Y|A) differs",
+        paper="not in the paper (ours)",
+        rule=f"0 violations among {N_LABEL_SHIFT_CONFIGS:,} label-shift configurations",
+    ),
+    "k_groups": Claim(
+        claim_id="theory.k_groups.violations",
+        description=f"Violations of the K-group bound (K = {K_GROUPS})",
+        paper="multi-group extension mentioned (reconstructed)",
+        rule=f"0 violations among {N_K_GROUP_CONFIGS:,} configurations with {K_GROUPS} groups",
+    ),
+}
+
+# %% [markdown]
+# ## Setting and notation
+#
+# A frozen encoder $h$ maps an input $X$ to a latent $Z = h(X)$; $Y \in \{0, 1\}$ is the label and
+# $A \in \{0, 1\}$ the subgroup, with $\bar a$ the other group. Everything is measured on **one fixed
+# test population** $P$ over $(Z, Y, A)$, with group shares $\pi_a = P(A = a)$. Write
+#
+# $$P_{y,a} = P(Z \in \cdot \mid Y = y, A = a), \qquad P_y = P(Z \in \cdot \mid Y = y),$$
+#
+# and $\mathrm{TV}(P, Q) = \sup_C |P(C) - Q(C)| = \tfrac12 \lVert P - Q \rVert_1$. A head $g$ maps
+# latents to labels; $C_y(g) = \{z : g(z) = y\}$ is the set where it predicts $y$. Its accuracy within
+# group $a$ and overall are
+#
+# $$\mathrm{Acc}_g(a) = \sum_y P(Y{=}y \mid A{=}a)\, P_{y,a}(C_y), \qquad
+#   \mathrm{Acc}_g = \sum_y P(Y{=}y)\, P_y(C_y).$$
+#
+# Two heads $g'$, $g''$ (in the paper: trained on fine-tuning sets with different allocations) give
+# $\Delta(a) = \mathrm{Acc}'(a) - \mathrm{Acc}''(a)$ and $\Delta = \mathrm{Acc}' - \mathrm{Acc}''$.
+#
+# **The paper's bound (our reconstruction).** If
+# $\mathrm{TV}(P_{y,a}, P_{y,\bar a}) \le \varepsilon$ for every class $y$, then
+#
+# $$|\mathrm{Acc}'(A{=}a) - \mathrm{Acc}''(A{=}a)| \;\le\; 4\varepsilon + |\mathrm{Acc}' - \mathrm{Acc}''|.$$
+#
+# The paper also asks that the two fine-tuning sets have the same label marginal $P(Y)$. The proof
+# below never uses that; what it does use is the same label distribution in both groups **of the test
+# population**.
+
+# %% [markdown]
+# ## The proof, step by step
+#
+# **Assumptions.**
+#
+# * **(A0) One representation, one test population.** Both models are heads on the same frozen
+#   $Z = h(X)$, and all accuracies are taken on the same test population with shares $\pi$. The heads
+#   are any two fixed functions of $z$ (linear, MLP, randomised; chosen with early stopping or not).
+#   How they were trained, including the fine-tuning allocation, plays no role. **The bound concerns
+#   the fixed test population, whatever the allocation:** $\pi_a$ is the group's test share, not its
+#   share $\alpha$ of the fine-tuning data.
+# * **(A1) Label invariance across groups.** $P(Y{=}y \mid A{=}a) = P(Y{=}y)$ for every $y$ and $a$,
+#   that is $Y \perp A$ in the test population.
+# * **(A2) Class-conditional closeness.** $\varepsilon_y := \mathrm{TV}(P_{y,a}, P_{y,\bar a}) \le
+#   \varepsilon$ for every class $y$.
+#
+# **Step 1: the population's class-conditional law is a mixture with the test shares (A1).** By Bayes,
+# $P(A{=}a \mid Y{=}y) = P(Y{=}y \mid A{=}a)\,\pi_a / P(Y{=}y) = \pi_a$, so
+#
+# $$P_y = \pi_a P_{y,a} + (1 - \pi_a) P_{y,\bar a}.$$
+#
+# Without (A1) the weights would be $P(A{=}a \mid Y{=}y)$, different for each class.
+#
+# **Step 2: a group is closer to the mixture than to the other group (algebra, then A2).** From step 1,
+# $P_{y,a} - P_y = (1 - \pi_a)(P_{y,a} - P_{y,\bar a})$ as signed measures, hence **exactly**
+#
+# $$\mathrm{TV}(P_{y,a}, P_y) = (1 - \pi_a)\, \mathrm{TV}(P_{y,a}, P_{y,\bar a}) = (1-\pi_a)\,\varepsilon_y
+#   \le (1 - \pi_a)\,\varepsilon.$$
+#
+# Our test `test_tv_to_mixture_is_other_share_times_pairwise_tv` checks this identity by numerical
+# integration.
+#
+# **Step 3: TV bounds the change in the probability of any event (definition of TV).** For every
+# event $C$, $|P(C) - Q(C)| \le \mathrm{TV}(P, Q)$. With $C = C_y(g)$:
+# $|P_{y,a}(C_y) - P_y(C_y)| \le (1 - \pi_a)\,\varepsilon_y$.
+#
+# **Step 4: one head, group against population (A1 again).** Because of (A1) the group accuracy and
+# the overall accuracy weight the classes in the same way, so
+#
+# $$|\mathrm{Acc}_g(a) - \mathrm{Acc}_g| = \Big|\sum_y P(Y{=}y)\,\big[P_{y,a}(C_y) - P_y(C_y)\big]\Big|
+#   \le (1 - \pi_a) \sum_y P(Y{=}y)\, \varepsilon_y \le (1 - \pi_a)\,\varepsilon.$$
+#
+# **Step 5: two heads (A0, triangle inequality).** Write
+# $\Delta(a) = [\mathrm{Acc}'(a) - \mathrm{Acc}'] + [\mathrm{Acc}' - \mathrm{Acc}''] +
+# [\mathrm{Acc}'' - \mathrm{Acc}''(a)]$ and apply step 4 to $g'$ and to $g''$, which see the same
+# population (A0):
+#
+# $$\boxed{\;|\Delta(a)| \le 2(1 - \pi_a)\,\varepsilon + |\Delta|\;}
+#   \;\le\; 2\varepsilon + |\Delta| \;\le\; 4\varepsilon + |\Delta|.$$
+#
+# So the paper's form follows, and the constant can be lowered from 4 to $2(1-\pi_a)$. Our guess at
+# where the 4 comes from: step 3 written as $|P(C) - Q(C)| \le \lVert P - Q\rVert_1 = 2\,\mathrm{TV}$
+# (true but loose by 2), and step 2 replaced by $\mathrm{TV}(P_{y,a}, P_y) \le \varepsilon$ (drops the
+# factor $1 - \pi_a$). Step 4 also gives a slightly sharper **weighted** form, with
+# $\varepsilon$ replaced by $\sum_y P(Y{=}y)\,\varepsilon_y$.
+#
+# **An equivalent reading.** Without any assumption, overall accuracy is the share-weighted mean of
+# the group accuracies, $\mathrm{Acc} = \pi_a \mathrm{Acc}(a) + (1 - \pi_a)\mathrm{Acc}(\bar a)$, so
+#
+# $$\Delta(a) - \Delta = (1 - \pi_a)\,\big[\Delta(a) - \Delta(\bar a)\big].$$
+#
+# Under (A1)–(A2), $|\Delta(a) - \Delta(\bar a)| \le 2\varepsilon$. This is the same bound read
+# differently: whatever the reallocation, the accuracies of the two groups cannot move apart by
+# more than $2\varepsilon$.
+
+# %% [markdown]
+# ### The constant cannot be lowered
+#
+# No constant below $2(1-\pi_a)$ works for every distribution and every pair of heads. Give each class
+# three points $L, M, R$; group $a$ puts mass $(\varepsilon, 1-\varepsilon, 0)$ on them, the other group
+# $(0, 1-\varepsilon, \varepsilon)$. Then the TV is $\varepsilon$ and (A1) holds. Let $g'$ be right on
+# $L$ and $M$ and $g''$ on $R$ only. Then $\Delta(a) = 1$,
+# $\Delta = 1 - 2(1-\pi_a)\varepsilon$ and the bound holds with equality:
+
+# %%
+attained = pd.DataFrame(
+    [theory.attaining_example(share, eps) for share, eps in [(0.3, 0.2), (0.5, 0.05), (0.9, 0.7)]]
+)
+attained
+
+# %% [markdown]
+# ### K groups
+#
+# With groups $k = 1, \dots, K$, test shares $\pi_k$ and (A1) for every group, step 1 becomes
+# $P_y = \sum_j \pi_j P_{y,j}$. Step 2 becomes $P_{y,k} - P_y = (1-\pi_k)(P_{y,k} - P_{y,-k})$, where
+# $P_{y,-k} = \sum_{j \ne k} \pi_j P_{y,j} / (1 - \pi_k)$ is the mixture of the *other* groups. Steps
+# 3–5 are unchanged:
+#
+# $$|\Delta(k)| \le 2(1 - \pi_k)\,\varepsilon_k + |\Delta|, \qquad
+#   \varepsilon_k = \max_y \mathrm{TV}(P_{y,k}, P_{y,-k}) \le \max_y \sum_{j\ne k}
+#   \frac{\pi_j}{1-\pi_k}\,\mathrm{TV}(P_{y,k}, P_{y,j}).$$
+#
+# The right-hand inequality (convexity of TV) gives a closed form for Gaussians, and the check below
+# uses it.
+
+# %% [markdown]
+# ## An exact check on Gaussian latents
+#
+# In every cell, $Z \mid Y{=}y, A{=}a \sim \mathcal N(\mu_{y,a}, \Sigma)$, with one $\Sigma$ shared by
+# all cells. A linear head $w^\top z + b > 0$ is right on cell $(y, a)$ with probability
+#
+# $$\Phi\!\left(\frac{s_y\,(w^\top \mu_{y,a} + b)}{\sqrt{w^\top \Sigma w}}\right),
+#   \quad s_1 = +1,\ s_0 = -1,$$
+#
+# and the subgroup and overall accuracies are the mixtures above. Between equal-covariance Gaussians,
+# $\mathrm{TV} = 2\Phi(\Delta_M/2) - 1$, with $\Delta_M$ the Mahalanobis distance between the means.
+# The tests compare both formulas with Monte Carlo and with numerical integration.
+#
+# Each random configuration draws a dimension in $\{1, 2, 5, 10, 20\}$, a covariance with random
+# orientation and spectrum, a class separation, a per-class group shift (ε from 0 to about 0.87),
+# $P(Y{=}1)$, a test share $\pi_1$, two distinct allocations $\alpha', \alpha''$ from the paper's grid,
+# a fine-tuning size $n \in \{50, \dots, 1000\}$ and a head type (LDA or logistic regression). It then
+# **fits** the two heads on $n$ samples with $n_1 = \lfloor \alpha n \rfloor$ from group 1. The only
+# randomness is which heads we get; their accuracies on the test population are exact.
+
+# %%
+sweep = theory.sweep_bounds(N_CONFIGS, seed=SEED)
+summary = theory.violation_summary(sweep)
+summary
+
+# %%
+held = summary.set_index("bound")
+n_sharp = int(held.loc["sharp", "violations"])
+n_paper = int(held.loc["paper", "violations"])
+display(Markdown(
+    f"Over **{len(sweep):,}** configurations satisfying (A1)–(A2): **{n_sharp}** violations of "
+    f"the sharp bound and **{n_paper}** of the paper's form (95 % upper bound on the violation rate "
+    f"{held.loc['sharp', 'rate_upper_95']:.1e}). The paper's form is vacuous (≥ 1) in "
+    f"{held.loc['paper', 'vacuous_share']:.0%} of the configurations; the sharp one in "
+    f"{held.loc['sharp', 'vacuous_share']:.0%}. Fitted heads use little of the TV allowance: the "
+    f"median share of $2(1-\\pi_a)\\varepsilon$ that the gap needs is "
+    f"{held.loc['sharp', 'median_used']:.3f}, and the largest is {held.loc['sharp', 'max_used']:.3f}."
+))
+
+# %% [markdown]
+# **How tight?** For each configuration we compute the share of the bound's TV allowance that the
+# observed gap needs, $(|\Delta(a)| - |\Delta|)/(\text{bound} - |\Delta|)$: 1 means tight and values
+# above 1 would be violations. The chart shows its median and 10–90 % band across configurations, in
+# bins of ε. Heads fitted to the same task from different mixes mostly agree, so the allowance they
+# use is small. The constructed case above shows that heads chosen adversarially use all of it.
+
+# %%
+bands = theory.usage_bands(sweep)
+line_with_band(
+    bands, x="eps_mid", y="median", lower="lower", upper="upper", color="bound",
+    title="Share of the TV allowance used by the observed gap (median, 10–90 % band)",
+    x_title="ε (class-conditional TV between the groups, bin centre)",
+    y_title="(gap − |ΔAcc|) / (bound − |ΔAcc|)",
+)
+
+# %%
+bands.pivot(index="eps_mid", columns="bound", values=["n", "median", "upper", "max"])
+
+# %% [markdown]
+# ## When $P(Y \mid A)$ differs: a counterexample
+#
+# Assumption (A1) is needed. Take $d = 2$, classes at $\pm 1$ on the first axis, unit covariance.
+# Let the groups differ by 0.1 on the second axis, so $\varepsilon = 2\Phi(0.05) - 1 \approx 0.040$.
+# Set $P(Y{=}1 \mid A{=}0) = 0.1$, $P(Y{=}1 \mid A{=}1) = 0.9$ and equal test shares. The two heads
+# are the large-sample LDA heads fitted on group 0 only ($\alpha = 0$) and on group 1 only
+# ($\alpha = 1$). They share a direction, but each threshold follows its training group's label rate.
+
+# %%
+case = theory.counterexample()
+case["table"].T
+
+# %%
+ce = case["terms"]
+display(Markdown(
+    f"Group 1's accuracy moves by **{ce['gap'][1]:.3f}** while overall accuracy does not move "
+    f"($|\\Delta| = {ce['delta_overall']:.1e}$) and $\\varepsilon = {ce['eps']:.3f}$: the paper's "
+    f"bound allows {ce['paper_bound'][1]:.3f} and the sharp one {ce['sharp_bound'][1]:.3f}. Moving "
+    "the threshold trades recall of one class for recall of the other, and groups with different "
+    "label mixes feel that trade in opposite directions."
+))
+
+# %% [markdown]
+# **A bound that survives label shift.** Drop (A1) and keep the identity
+# $\Delta(a) - \Delta = (1-\pi_a)[\Delta(a) - \Delta(\bar a)]$. With $q_{y|a} = P(Y{=}y \mid A{=}a)$,
+# $\mu_y = P_{y,a} - P_{y,\bar a}$ and $R_y(\bar a)$ the class-$y$ recall in group $\bar a$:
+#
+# $$\Delta(a) - \Delta(\bar a) = \sum_y q_{y|a}\,[\mu_y(C'_y) - \mu_y(C''_y)]
+#   + \sum_y (q_{y|a} - q_{y|\bar a})\,[R'_y(\bar a) - R''_y(\bar a)].$$
+#
+# The first sum is at most $2\varepsilon$, since $|\mu(C') - \mu(C'')| \le \lVert\mu\rVert_1 =
+# 2\,\mathrm{TV}$. For binary $Y$ the second equals $(q_{1|a} - q_{1|\bar a})(\Delta R_1 - \Delta R_0)$,
+# which is at most $2|q_{1|a} - q_{1|\bar a}|$ in absolute value. Hence, with no assumption on the labels,
+#
+# $$|\Delta(a)| \le 2(1 - \pi_a)\big(\varepsilon + |P(Y{=}1\mid A{=}a) - P(Y{=}1 \mid A{=}\bar a)|\big)
+#   + |\Delta|.$$
+#
+# (For $K$ groups: $2\sum_{j\ne k}\pi_j(\max_y \mathrm{TV}_{y,kj} + |q_k - q_j|) + |\Delta|$.) In the
+# counterexample it allows 0.84. Below, the same sweep is run with each group's $P(Y{=}1 \mid A)$
+# drawn independently.
+
+# %%
+shifted = theory.sweep_bounds(N_LABEL_SHIFT_CONFIGS, seed=SEED + 1, label_shift=True)
+theory.violation_summary(shifted)
+
+# %% [markdown]
+# Every point below is one configuration. Its horizontal position is the sharp bound's TV allowance
+# $2(1-\pi_a)\varepsilon$ and its vertical position what the gap needed, $|\Delta(a)| - |\Delta|$.
+# Under (A1) every point lies below the diagonal. Under label shift some points cross it.
+
+# %%
+scatter = pd.concat(
+    [
+        part.sample(min(N_SCATTER, len(part)), random_state=SEED).assign(population=label)
+        for part, label in [(sweep, "P(Y|A) = P(Y)"), (shifted, "P(Y|A) differs")]
+    ]
+)
+scatter = scatter.assign(
+    allowance=scatter["sharp_bound"] - scatter["delta_overall"],
+    needed=scatter["gap"] - scatter["delta_overall"],
+)[["population", "allowance", "needed", "eps", "share_group"]].round(4)
+points = alt.Chart(scatter).mark_circle(size=14, opacity=0.5).encode(
+    x=alt.X("allowance:Q", title="TV allowance 2(1−π_a)ε"),
+    y=alt.Y("needed:Q", title="gap − |ΔAcc|"),
+    color=alt.Color("population:N"),
+    tooltip=["eps", "share_group", "allowance", "needed"],
+)
+diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0]})).mark_line(color="black").encode(
+    x="x:Q", y="x:Q"
+)
+(points + diagonal).properties(title="Sharp bound: what the gap needs vs what TV allows")
+
+# %% [markdown]
+# ## K groups, checked
+
+# %%
+k_sweep = theory.sweep_bounds(N_K_GROUP_CONFIGS, seed=SEED + 2, n_groups=K_GROUPS)
+k_summary = theory.violation_summary(k_sweep).query("bound != 'weighted'")
+k_summary
+
+# %% [markdown]
+# ## The reviewers' criticisms
+#
+# **"The bound says nothing about the slope."** Partly true. The allocation slope is an OLS slope, and
+# an OLS slope is a weighted mean of pairwise slopes:
+# $\hat\beta = \sum_{i<j}(x_j - x_i)(y_j - y_i) / \sum_{i<j}(x_j - x_i)^2$. If every pairwise change
+# is at most $G = 2(1-\pi_a)\varepsilon + \max_{i,j}|\Delta_{ij}|$, then
+# $|\hat\beta| \le G \sum_{i<j}|x_j - x_i| / \sum_{i<j}(x_j - x_i)^2$. On the paper's grid of 11 shares
+# that factor is computed below. So the bound **caps** the slope. It does **not** predict it: it is
+# one-sided, and a well separated group can still have a flat curve. The cap also contains the change
+# in overall accuracy, which the theory leaves open. The paper's empirical claim that slopes grow with
+# separation is a correlation, and the bound does not imply it.
+
+# %%
+grid = np.linspace(0.0, 1.0, 11)
+display(Markdown(
+    f"Slope factor for the 11-point grid: **{theory.ols_slope_bound_factor(grid):.3f}** (= 20/11); "
+    "with several seeds per share it is unchanged, since pairs at the same share add nothing."
+))
+
+# %% [markdown]
+# **"P(Y) invariance is strong."** Agreed. The assumption the proof needs is $P(Y \mid A) = P(Y)$
+# *in the test population*, and the counterexample shows that the bound fails without it. The paper
+# asks instead for the same label marginal in the two fine-tuning sets, which the proof does not use.
+# The label-shift-robust form above has no assumption on the labels. It pays
+# $2(1-\pi_a)|P(Y{=}1\mid a) - P(Y{=}1\mid\bar a)|$, which is large whenever the groups' label rates differ.
+#
+# **"Only last-layer retraining (LLRT) is covered."** True. The argument needs one representation
+# shared by both models and fixed across allocations. Any head on top is covered: linear or MLP,
+# however it is trained or selected. Under full fine-tuning the encoder changes with the allocation,
+# and the TV measured in the pre-trained latent space bounds nothing. One could apply the bound in
+# input space, since every model is a function of $X$. But there the groups are often almost perfectly
+# distinguishable (colour in coloured MNIST), so $\varepsilon \approx 1$ and the bound says nothing.
+# The full fine-tuning results have to stand on their own.
+#
+# **"Only two groups."** The K-group form above covers any number of groups: each group is compared
+# with the mixture of the others, at the cost of the other groups' share $1 - \pi_k$. It holds on
+# every K-group configuration we drew.
+#
+# **"TV estimation error is not quantified."** The paper's estimator averages 1-D TVs along the
+# leading principal components. Each 1-D TV is the TV of a projection, and a projection cannot
+# increase TV, so even with infinite data the estimator **understates** ε. Finite-sample histogram
+# bias pushes it the other way, which is why the Random attribute is far from 0. Plugging the
+# estimate into the bound therefore certifies nothing. The table compares, for each configuration,
+# the estimator's population limit with the exact ε. It also counts how often the gap exceeds the sharp
+# bound when that limit is used in place of ε. The [estimators chapter](02_estimators.ipynb) treats
+# finite-sample bias.
+
+# %%
+sweep_k2 = sweep.dropna(subset=["eps_estimator"])
+ratio = (sweep_k2["eps_estimator"] / sweep_k2["eps"]).where(sweep_k2["eps"] > 0)
+pd.DataFrame(
+    {
+        "configurations": [len(sweep_k2)],
+        "median estimator / exact ε": [ratio.median()],
+        "10 % quantile": [ratio.quantile(0.1)],
+        "90 % quantile": [ratio.quantile(0.9)],
+        "plug-in 'violations'": [int(sweep_k2["violated_sharp_estimator"].sum())],
+    }
+)
+
+# %% [markdown]
+# ## On real embeddings
+#
+# The authors check non-vacuousness on real embeddings with `2·TV + Δacc` per attribute, compared
+# with 1. The [coloured MNIST](03_coloured_mnist.ipynb) chapter reports that check from its allocation
+# sweeps, next to the sharp form $2(1-\pi_a)\varepsilon + |\Delta|$. There ε is an estimate, with
+# the caveats above. The bound is one-sided, so a high separation together with a flat accuracy
+# curve is consistent with it.
+
+# %% [markdown]
+# ## Claims
+
+# %%
+def count_text(table: pd.DataFrame, bound: str, hold: bool) -> tuple[str, bool]:
+    row = table.query("bound == @bound and assumptions_hold == @hold").iloc[0]
+    text = (f"{int(row['violations'])} / {int(row['configurations']):,} "
+            f"(95 % upper bound on the rate {row['rate_upper_95']:.1e})")
+    return text, int(row["violations"]) == 0
+
+
+for key, table, bound, hold in [
+    ("sharp", summary, "sharp", True),
+    ("paper", summary, "paper", True),
+    ("label_shift", theory.violation_summary(shifted), "label_shift", False),
+    ("k_groups", k_summary, "sharp", True),
+]:
+    claims[key].ours, claims[key].reproduced = count_text(table, bound, hold)
+claims["sharp"].note = claims["paper"].note = (
+    "Exact evaluation; heads fitted on finite allocated samples. Our bound, derived in this chapter."
+)
+worst = attained.assign(diff=(attained["gap"] - attained["sharp_bound"]).abs())["diff"].max()
+claims["constant"].ours = f"attained: max |gap − bound| = {worst:.1e}"
+claims["constant"].reproduced = bool(worst < 1e-12)
+claims["counterexample"].ours = (
+    f"gap {ce['gap'][1]:.3f} > 4ε + |ΔAcc| = {ce['paper_bound'][1]:.3f} (ε = {ce['eps']:.3f})"
+)
+claims["counterexample"].reproduced = bool(ce["violated"]["paper"])
+claim_list = list(claims.values())
+write_claims(claim_list, "01_tv_bound", RESULTS_DIR)
+claims_table(claim_list)
