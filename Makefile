@@ -11,6 +11,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 export OMP_NUM_THREADS ?= 2
 export MKL_NUM_THREADS ?= 2
 export PYTHONHASHSEED := 0
+# Idle OpenMP threads sleep instead of spinning: on a shared 2-core machine spinning made torch 10-50x slower.
+export OMP_WAIT_POLICY ?= PASSIVE
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: book env data execute html check-html test lint bench calibrate system clean help

@@ -1,0 +1,317 @@
+"""Allocation sweeps: retrain a head at every (allocation, seed) and score it per subgroup.
+
+For each :class:`SweepSpec` (one attribute) the sweep
+
+1. samples the fine-tuning set of every (α, seed) from ``splits["pool"]`` (``k_train`` samples,
+   ``floor(α·k_train)`` of group 1) and the validation set from ``splits["val_pool"]`` (``k_val``
+   samples at the same α), with :func:`latentsep.allocation.allocation_plan`;
+2. trains all ``len(alphas) × len(seeds)`` heads at once with :func:`latentsep.heads.fit_heads`
+   (one batched tensor program; run r is initialised with its seed, so the heads of one seed
+   start from the same weights at every α and differ only by their data);
+3. scores every head on ``splits["test"]`` per group of the attribute and overall with
+   :func:`latentsep.metrics.subgroup_metrics`.
+
+One spec is one *unit*: it is cached in a :class:`~latentsep.store.ResultStore` under the hash of
+its full configuration (the spec with its head settings) plus a fingerprint of the embeddings,
+labels, attribute and splits, and units run through an :class:`~latentsep.executor.Executor`.
+Each unit stores its own result as soon as it finishes, so a sweep killed at any point restarts
+where it stopped: finished units are read back (checksum-verified), only missing or corrupt ones
+are recomputed. Results do not depend on the executor or on the order of units.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latentsep.allocation import allocation_plan
+from latentsep.checks import (
+    as_1d_labels,
+    as_binary,
+    check_finite,
+    check_fraction,
+    check_positive_int,
+)
+from latentsep.executor import Executor, LocalExecutor
+from latentsep.heads import HeadConfig, fit_heads
+from latentsep.metrics import subgroup_metrics
+from latentsep.store import ResultStore, fingerprint
+
+logger = logging.getLogger(__name__)
+
+PAPER_ALPHAS = tuple(round(0.1 * i, 10) for i in range(11))
+PAPER_SEEDS = (42, 43, 44)
+SPLITS = ("pool", "val_pool", "test")
+COLUMNS = ["attribute", "alpha", "seed", "group", "metric", "value", "n", "own_share", "run",
+           "best_epoch", "val_balanced_accuracy"]
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """One attribute's allocation sweep.
+
+    Attributes
+    ----------
+    attribute : str
+        Key of the binary attribute in ``run_sweep(attributes=...)``.
+    alphas : tuple of float
+        Allocation levels (share of group 1), each in [0, 1]. Default: 0, 0.1, …, 1 (paper).
+    seeds : tuple of int
+        One run per seed and α: the seed draws the fine-tuning and validation sets and initialises
+        the head. Default: 42, 43, 44 (paper).
+    k_train, k_val : int
+        Sizes of the fine-tuning and validation sets (default: the paper's Coloured-MNIST sizes).
+    head : HeadConfig
+        Head architecture and optimiser settings.
+    nested : bool
+        Nested sets across α (see :mod:`latentsep.allocation`).
+    """
+
+    attribute: str
+    alphas: tuple[float, ...] = PAPER_ALPHAS
+    seeds: tuple[int, ...] = PAPER_SEEDS
+    k_train: int = 23_840
+    k_val: int = 5_950
+    head: HeadConfig = field(default_factory=HeadConfig)
+    nested: bool = False
+
+    def __post_init__(self) -> None:
+        # Normalise spellings (lists, numpy scalars) so equal sweeps have equal cache keys.
+        alphas = tuple(check_fraction(float(x), "alphas") for x in np.atleast_1d(self.alphas))
+        object.__setattr__(self, "alphas", alphas)
+        seeds = np.atleast_1d(self.seeds).tolist()
+        seeds = tuple(check_positive_int(s, "seeds", minimum=0) for s in seeds)
+        object.__setattr__(self, "seeds", seeds)
+        check_positive_int(self.k_train, "k_train")
+        check_positive_int(self.k_val, "k_val")
+        if not self.alphas or not self.seeds:
+            raise ValueError(
+                f"SweepSpec({self.attribute!r}) needs at least one alpha and one seed; got "
+                f"alphas={self.alphas}, seeds={self.seeds}."
+            )
+        if not isinstance(self.head, HeadConfig):
+            raise ValueError(f"head must be a HeadConfig; got {type(self.head).__name__}.")
+
+    def runs(self) -> pd.DataFrame:
+        """The runs of this sweep in ``fit_heads`` order (alpha-major): columns run, alpha, seed."""
+        alphas = np.repeat(self.alphas, len(self.seeds))
+        seeds = np.tile(np.asarray(self.seeds, dtype=np.int64), len(self.alphas))
+        return pd.DataFrame({"run": np.arange(len(alphas)), "alpha": alphas, "seed": seeds})
+
+
+@dataclass
+class _Unit:
+    """Everything a worker needs to compute and store one spec (picklable for cluster jobs)."""
+
+    spec: SweepSpec
+    z: np.ndarray
+    y: np.ndarray
+    a: np.ndarray
+    test: np.ndarray
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    store: ResultStore
+    key: str
+    config: dict
+    fingerprint: str
+    device: str | None
+
+
+def _plan(spec: SweepSpec, a: np.ndarray, splits: Mapping[str, np.ndarray]) -> tuple:
+    """Fine-tuning and validation index plans, both (len(alphas)·len(seeds), k), alpha-major."""
+    train_idx = allocation_plan(a, spec.alphas, spec.k_train, spec.seeds,
+                                candidates=splits["pool"], nested=spec.nested)
+    val_idx = allocation_plan(a, spec.alphas, spec.k_val, spec.seeds,
+                              candidates=splits["val_pool"], nested=spec.nested)
+    return train_idx, val_idx
+
+
+def _compute_unit(unit: _Unit) -> pd.DataFrame:
+    """Train and score all runs of one spec, store the table, and return it (worker entry point)."""
+    spec, test = unit.spec, unit.test
+    start = time.perf_counter()
+    runs = spec.runs()
+    fitted = fit_heads(unit.z, unit.y, unit.train_idx, unit.val_idx, runs["seed"].to_numpy(),
+                       spec.head, device=unit.device)
+    proba = fitted.predict_proba(unit.z[test])
+    scores = subgroup_metrics(unit.y[test], proba, {spec.attribute: unit.a[test]})
+    runs["best_epoch"] = np.asarray(fitted.best_epoch)
+    runs["val_balanced_accuracy"] = np.asarray(fitted.val_balanced_accuracy)
+    df = scores.merge(runs, on="run", how="left", validate="many_to_one")
+    df["own_share"] = _own_share(df["group"], df["alpha"])
+    stored = _encode_groups(df[COLUMNS])
+    meta = {"seeds": spec.seeds, "seconds": time.perf_counter() - start, "n_runs": len(runs),
+            "device": unit.device, "notes": scores.attrs.get("notes", [])}
+    unit.store.put(unit.key, stored, meta, config=unit.config, fingerprint=unit.fingerprint)
+    return _decode_groups(stored)  # the same types as a table read back on resume
+
+
+def _own_share(group: pd.Series, alpha: pd.Series) -> np.ndarray:
+    """α for group 1, 1 − α for group 0, NaN for rows not about one group (e.g. ``"all"``)."""
+    label = group.astype(str)
+    return np.where(label == "1", alpha, np.where(label == "0", 1.0 - alpha, np.nan))
+
+
+def _encode_groups(df: pd.DataFrame) -> pd.DataFrame:
+    """Groups as strings for parquet, which cannot hold a column mixing ints and ``"all"``."""
+    return df.assign(group=df["group"].astype(str))
+
+
+def _decode_groups(df: pd.DataFrame) -> pd.DataFrame:
+    """Inverse of :func:`_encode_groups`: ``"0"``/``"1"`` back to ints, other labels kept."""
+    groups = [int(g) if g.lstrip("-").isdigit() else g for g in df["group"]]
+    return df.assign(group=pd.Series(groups, index=df.index, dtype=object))
+
+
+def _check_inputs(
+    z: Any, y: Any, attributes: Mapping[str, Any], splits: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Validate shapes, labels, attributes and splits; return them as arrays."""
+    z = np.asarray(z)
+    if z.ndim != 2 or not np.issubdtype(z.dtype, np.number):
+        raise ValueError(
+            f"z must be a numeric 2-D array of embeddings (n_samples, n_features); got shape "
+            f"{z.shape}, dtype {z.dtype}."
+        )
+    check_finite(z, "z")
+    n = len(z)
+    y = as_1d_labels(y, "y", n)
+    if not isinstance(attributes, Mapping) or not attributes:
+        raise ValueError("attributes must be a non-empty dict {name: (N,) 0/1 array}.")
+    attrs = {name: as_binary(a, f"attributes[{name!r}]", n) for name, a in attributes.items()}
+    missing = [s for s in SPLITS if s not in splits]
+    if missing:
+        raise ValueError(
+            f"splits lacks {missing}; pass {{'pool': ..., 'val_pool': ..., 'test': ...}} index "
+            "arrays (e.g. from latentsep.allocation.split_indices)."
+        )
+    out = {}
+    for name in SPLITS:
+        idx = np.asarray(splits[name])
+        if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer) or idx.size == 0:
+            raise ValueError(
+                f"splits[{name!r}] must be a non-empty 1-D integer index array; got shape "
+                f"{idx.shape}, dtype {idx.dtype}. Use np.flatnonzero(mask) for a boolean mask."
+            )
+        if idx.min() < 0 or idx.max() >= n:
+            raise ValueError(
+                f"splits[{name!r}] holds indices in [{idx.min()}, {idx.max()}] but z has {n} "
+                "rows; pass indices into z."
+            )
+        out[name] = idx.astype(np.int64)
+    for i, first in enumerate(SPLITS):
+        for second in SPLITS[i + 1:]:
+            shared = np.intersect1d(out[first], out[second]).size
+            if shared:
+                raise ValueError(
+                    f"splits[{first!r}] and splits[{second!r}] share {shared} indices; the "
+                    "fine-tuning pool, validation pool and test set must be disjoint."
+                )
+    return z, y, attrs, out
+
+
+def run_sweep(
+    z: Any,
+    y: Any,
+    attributes: Mapping[str, Any],
+    splits: Mapping[str, Any],
+    specs: SweepSpec | Sequence[SweepSpec],
+    store: ResultStore | str | os.PathLike,
+    executor: Executor | None = None,
+    progress: bool = True,
+    *,
+    device: str | None = None,
+) -> pd.DataFrame:
+    """Run (or resume) allocation sweeps and return their tidy per-group metrics.
+
+    Parameters
+    ----------
+    z : array-like, shape (N, D)
+        Frozen embeddings of every sample (pool, validation pool and test together).
+    y : array-like, shape (N,)
+        Class labels.
+    attributes : dict of str to array-like, shape (N,)
+        Binary (0/1) subgroup attributes.
+    splits : dict
+        ``"pool"``, ``"val_pool"``, ``"test"``: disjoint integer index arrays into ``z``.
+    specs : SweepSpec or sequence of SweepSpec
+        One unit of work per spec.
+    store : ResultStore or path
+        Cache of finished units; a sweep with the same specs and inputs reads them back.
+    executor : Executor, optional
+        Runs the missing units (default :class:`~latentsep.executor.LocalExecutor`). For
+        cluster executors the store must be on a shared filesystem; each job receives the arrays
+        pickled (``z`` included), so prefer few large units.
+    progress : bool
+        Progress bar of the default executor.
+    device : str, optional
+        Torch device for the heads (default :func:`latentsep.device.default_device`). Not part of
+        the cache key: CPU and CUDA results agree to float tolerance, not bit for bit.
+
+    Returns
+    -------
+    DataFrame
+        One row per (attribute, α, seed, group, metric): ``attribute, alpha, seed, group, metric,
+        value, n, own_share, run, best_epoch, val_balanced_accuracy``. ``group`` is 0, 1 or
+        ``"all"`` (the whole test set, also used by ``metric="worst_group_accuracy"``);
+        ``own_share`` is α for group 1, 1 − α for group 0 and NaN for ``"all"``; ``run`` indexes
+        runs within a spec (alpha-major); ``best_epoch`` (1-based) and ``val_balanced_accuracy``
+        describe the selected head of the run.
+
+    Raises
+    ------
+    ValueError
+        Unknown attribute (the message lists the available ones), embeddings/labels length
+        mismatch, overlapping or out-of-range splits, a group absent from the test set, ``k`` too
+        large for a pool (with the largest feasible ``k``), α outside [0, 1].
+    """
+    z, y, attrs, split_idx = _check_inputs(z, y, attributes, splits)
+    specs = [specs] if isinstance(specs, SweepSpec) else list(specs)
+    if not specs:
+        raise ValueError("specs is empty; pass at least one SweepSpec.")
+    for spec in specs:
+        if not isinstance(spec, SweepSpec):
+            raise ValueError(f"specs must hold SweepSpec objects; got {type(spec).__name__}.")
+        if spec.attribute not in attrs:
+            raise ValueError(
+                f"unknown attribute {spec.attribute!r} in SweepSpec; available attributes: "
+                f"{sorted(attrs)}."
+            )
+        present = np.unique(attrs[spec.attribute][split_idx["test"]])
+        for group in (0, 1):
+            if group not in present:
+                raise ValueError(
+                    f"attribute {spec.attribute!r} has no group-{group} samples in "
+                    "splits['test'], so that group's metrics are undefined; choose a test split "
+                    "that contains both groups (e.g. split_indices(..., stratify=...))."
+                )
+    store = store if isinstance(store, ResultStore) else ResultStore(store)
+    executor = executor if executor is not None else LocalExecutor(progress=progress)
+
+    base = fingerprint(z, y, *(split_idx[s] for s in SPLITS))
+    results: dict[int, pd.DataFrame] = {}
+    todo: list[tuple[int, _Unit]] = []
+    for i, spec in enumerate(specs):
+        a = attrs[spec.attribute]
+        inputs = f"{base}-{fingerprint(a)}"
+        config = {"kind": "allocation_sweep_unit", "spec": spec}
+        key = store.key(config, inputs)
+        cached = store.get(key)
+        if cached is not None:
+            results[i] = _decode_groups(cached)
+            continue
+        # Sampling here, before any unit runs, makes an infeasible k fail the sweep up front.
+        train_idx, val_idx = _plan(spec, a, split_idx)
+        todo.append((i, _Unit(spec, z, y, a, split_idx["test"], train_idx, val_idx, store, key,
+                              config, inputs, device)))
+    logger.info("allocation sweep: %d unit(s) cached, %d to compute", len(results), len(todo))
+    computed = executor.map(_compute_unit, [unit for _, unit in todo], desc="allocation sweep")
+    results.update({i: df for (i, _), df in zip(todo, computed, strict=True)})
+    return pd.concat([results[i] for i in range(len(specs))], ignore_index=True)
