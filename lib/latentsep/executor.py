@@ -31,7 +31,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from latentsep.checks import check_choice
 

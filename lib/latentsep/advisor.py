@@ -1,0 +1,779 @@
+"""Allocation advisor: which subgroups of a pilot sample need balancing before fine-tuning?
+
+The paper's recipe (§5.5): embed a labelled pilot sample with the frozen model, estimate every
+candidate attribute's class-conditional latent separation against chance, and spend balancing or
+collection effort on the attributes that are clearly separated. :func:`advise` does that and adds
+a number a practitioner can act on: the attribute's predicted **allocation sensitivity** (how much
+a group's balanced accuracy moves per unit of its share of the fine-tuning set), read off a
+calibration fitted on the book's own sweeps (:mod:`latentsep.calibration`), with a prediction
+interval.
+
+Attributes
+----------
+A table column with two values is one comparison (the later value in sorted order is group 1,
+e.g. ``PA`` vs ``AP``, ``1`` vs ``0``). A column with 3 … ``max_values`` values gives one
+comparison per value, that value against all the others (``site=C`` vs rest).
+
+Recommendation rules (stated here once; reports repeat them)
+-------------------------------------------------------------
+Let ``[e_lo, e_hi]`` be the CI of the separation excess over the permutation null, ``[s_lo,
+s_hi]`` the prediction interval of the sensitivity and ``m`` the smallest sensitivity worth acting
+on (``min_effect``, default 0.01 balanced accuracy per unit share):
+
+1. **no action** ("allocation does not matter here") when ``e_lo ≤ 0`` (the attribute is not
+   separated beyond what chance gives at these sample sizes) or ``s_hi < m``;
+2. otherwise, when ``s_lo ≥ m``, act: **collect** more of the smaller group if its share of the
+   pilot sample is below ``minority_share`` (default 0.2: balancing by subsampling would discard
+   most of the data), else **balance** (give both groups equal shares of the fine-tuning set);
+3. otherwise **verify**: separated, but the interval straddles ``m``; run the allocation sweep
+   (``verify=True`` / ``latentsep advise --verify``) before spending effort.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from latentsep.allocation import max_feasible_k, split_indices
+from latentsep.calibration import Calibration, calibration_groups, load_calibration
+from latentsep.checks import as_2d_float, check_fraction, check_positive_int
+from latentsep.heads import HeadConfig
+from latentsep.separation import separation_table
+from latentsep.stats import allocation_slopes, attribute_sensitivity
+from latentsep.store import ResultStore
+from latentsep.sweep import SweepSpec, run_sweep
+
+ACTIONS = ("collect", "balance", "verify", "no action")
+MISSING = ("error", "drop")
+RULES = (
+    "no action (allocation does not matter here): the excess's CI reaches 0 or below, or the "
+    "prediction interval lies below min_effect",
+    "collect more of the smaller group: excess CI above 0, prediction interval above min_effect, "
+    "and that group's pilot share is below minority_share",
+    "balance (equal shares in the fine-tuning set): as above, with the smaller group's share at "
+    "least minority_share",
+    "verify: excess CI above 0 but the prediction interval straddles min_effect; run --verify",
+)
+# Pilot-sized fine-tuning sets (hundreds to a few thousand rows) give the paper's settings (lr
+# 1.6e-3, batch 128) only a few steps per epoch, too few to move a Kaiming-initialised head; a
+# larger step and smaller batches train it within the epoch budget.
+VERIFY_HEAD = HeadConfig(kind="linear", lr=1e-2, batch_size=32, max_epochs=50,
+                         early_stopping_patience=10, plateau_patience=5)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One binary comparison derived from a table column.
+
+    Attributes
+    ----------
+    name : str
+        ``column`` for a two-valued column, ``column=value`` for one-vs-rest.
+    column : str
+    group_1, group_0 : str
+        Labels of the two groups (``"rest"`` for one-vs-rest).
+    codes : ndarray, shape (n,), float
+        1.0 / 0.0 per row, NaN where the column is missing.
+    """
+
+    name: str
+    column: str
+    group_1: str
+    group_0: str
+    codes: np.ndarray
+
+    @property
+    def observed(self) -> np.ndarray:
+        """Rows where the column has a value, shape (n,) bool."""
+        return ~np.isnan(self.codes)
+
+
+def binary_label(table: pd.DataFrame, label: str) -> tuple[np.ndarray, list[str]]:
+    """The label column as 0/1 (the later of its two sorted values is 1) and its two values.
+
+    Raises
+    ------
+    ValueError
+        Unknown column, missing values, or not exactly two distinct values.
+    """
+    column = _column(table, label, "label")
+    if column.isna().any():
+        raise ValueError(
+            f"label column {label!r} has {int(column.isna().sum())} missing value(s); the advisor "
+            "needs a label for every pilot row. Drop those rows (and their embeddings) first."
+        )
+    values = np.sort(column.unique())
+    if len(values) != 2:
+        raise ValueError(
+            f"label column {label!r} must be binary; found {len(values)} distinct value(s) "
+            f"{values[:10].tolist()}. Recode it to two classes (e.g. positive vs negative)."
+        )
+    return (column.to_numpy() == values[1]).astype(np.int64), [str(v) for v in values]
+
+
+def _column(table: pd.DataFrame, name: str, what: str) -> pd.Series:
+    if name not in table.columns:
+        raise ValueError(
+            f"unknown {what} column {name!r}; the table has columns {list(map(str, table.columns))}."
+        )
+    return table[name]
+
+
+def comparisons(
+    table: pd.DataFrame, attributes: Sequence[str], *, max_values: int = 20, missing: str = "error"
+) -> list[Comparison]:
+    """Binary comparisons (one per two-valued column, one-vs-rest per value otherwise).
+
+    Parameters
+    ----------
+    table : DataFrame, shape (n, ...)
+    attributes : sequence of str
+        Column names.
+    max_values : int
+        Most distinct values a column may have (guards against ID-like columns).
+    missing : {"error", "drop"}
+        Missing attribute values raise, or the attribute is estimated on its observed rows.
+
+    Returns
+    -------
+    list of Comparison
+    """
+    check_positive_int(max_values, "max_values", minimum=2)
+    if missing not in MISSING:
+        raise ValueError(f"missing must be one of {MISSING}; got {missing!r}.")
+    if not attributes:
+        raise ValueError("attributes is empty; name at least one attribute column.")
+    duplicated = sorted({a for a in attributes if list(attributes).count(a) > 1})
+    if duplicated:
+        raise ValueError(f"attributes lists {duplicated} more than once; name each column once.")
+    out = []
+    for name in attributes:
+        column = _column(table, name, "attribute")
+        absent = column.isna().to_numpy()
+        if absent.any() and missing == "error":
+            raise ValueError(
+                f"attribute {name!r} has {int(absent.sum())} missing value(s); pass "
+                "missing='drop' (CLI: --missing drop) to estimate it on its observed rows only."
+            )
+        values = np.sort(column.dropna().unique())
+        if len(values) < 2:
+            raise ValueError(
+                f"attribute {name!r} has the single value {values.tolist()}; it cannot separate "
+                "anything. Drop it from the attributes."
+            )
+        if len(values) > max_values:
+            raise ValueError(
+                f"attribute {name!r} has {len(values)} distinct values (more than max_values="
+                f"{max_values}); bin it (e.g. age > 60) or raise max_values (--max-values)."
+            )
+        raw = column.to_numpy()
+        pairs = [(values[1], values[0])] if len(values) == 2 else [(v, None) for v in values]
+        for one, zero in pairs:
+            codes = np.where(absent, np.nan, (raw == one).astype(float))
+            label = name if zero is not None else f"{name}={one}"
+            out.append(Comparison(label, name, str(one), "rest" if zero is None else str(zero),
+                                  codes))
+    return out
+
+
+@dataclass
+class AdviceReport:
+    """Everything :func:`advise` found, with renderers for the terminal, JSON and HTML.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per comparison, ranked by predicted sensitivity: ``rank, attribute, column,
+        group_1, group_0, n, n_1, share_1, value, ci_low, ci_high, null_mean, excess,
+        excess_ci_low, excess_ci_high, p_value, n_components, predicted, pi_low, pi_high, action,
+        recommendation`` (+ ``measured, measured_ci_low, measured_ci_high, k_train, within_pi,
+        verdict`` after verification, see :func:`judge`).
+    inputs : dict
+        Sample size, dimensions, label and its classes, attribute columns.
+    settings : dict
+        Separation and rule settings.
+    calibration : Calibration
+    seconds : dict
+        Wall time per stage.
+    verify_table : DataFrame or None
+        The raw sweep of the verification (tidy, as returned by ``run_sweep``).
+    """
+
+    table: pd.DataFrame
+    inputs: dict[str, Any]
+    settings: dict[str, Any]
+    calibration: Calibration
+    seconds: dict[str, float] = field(default_factory=dict)
+    verify_table: pd.DataFrame | None = None
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready content (NaN → null)."""
+        return _json_safe({
+            "inputs": self.inputs,
+            "settings": self.settings,
+            "rules": list(RULES),
+            "calibration": self.calibration.summary(),
+            "seconds": self.seconds,
+            "attributes": self.table.to_dict(orient="records"),
+        })
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
+
+    # ------------------------------------------------------------------ terminal
+    def to_text(self) -> str:
+        """The report as a plain-text table with a header and the rules."""
+        s, i, c = self.settings, self.inputs, self.calibration
+        head = [
+            f"latentsep advise: {i['n']:,} samples × {i['dim']:,} dims, label {i['label']!r} "
+            f"(class {i['label_values'][1]!r} = {i['label_share']:.1%}), "
+            f"{len(self.table)} comparisons from {len(i['attributes'])} attributes",
+            f"separation: {s['method']} TV on {_components(self.table)} PCA components "
+            f"({s['pca_variance']:.0%} variance), {s['n_permutations']} permutations, "
+            f"{s['n_bootstrap']} bootstrap resamples, seed {s['seed']}",
+            f"calibration: {c.n_points} points, {c.n_datasets} datasets from "
+            f"{', '.join(c.provenance.get('chapters', [])) or '?'} (profile "
+            f"{c.provenance.get('profile', '?')}): slope {c.slope:.3f} per unit excess, "
+            f"within-dataset R² {c.r2:.2f}, residual SD {c.residual_sd:.3f}, between-dataset SD "
+            f"{c.between_sd:.3f}",
+            "sensitivity = change of a group's balanced accuracy per unit of its own share of the "
+            "fine-tuning set",
+            "",
+        ]
+        t = self.table
+        pct = f"{s['confidence']:.0%}"
+        shown = pd.DataFrame({
+            "rank": t["rank"],
+            "attribute": t["attribute"],
+            "groups (1 vs 0)": t["group_1"] + " vs " + t["group_0"],
+            "share 1": t["share_1"].map("{:.1%}".format),
+            f"excess [{pct} CI]": [_interval(e, lo, hi, 4) for e, lo, hi in
+                                   zip(t["excess"], t["excess_ci_low"], t["excess_ci_high"],
+                                       strict=True)],
+            "p": t["p_value"].map("{:.3f}".format),
+            f"sensitivity [{pct} PI]": [_interval(p, lo, hi, 3) for p, lo, hi in
+                                        zip(t["predicted"], t["pi_low"], t["pi_high"], strict=True)],
+        })
+        if "measured" in t.columns:
+            shown["measured [CI]"] = [_interval(m, lo, hi, 3) for m, lo, hi in
+                                      zip(t["measured"], t["measured_ci_low"], t["measured_ci_high"],
+                                          strict=True)]
+            shown["verdict"] = t["verdict"]
+        shown["recommendation"] = t["recommendation"]
+        rules = [f"  {k + 1}. {r}" for k, r in enumerate(RULES)]
+        tail = ["", f"rules (min_effect {s['min_effect']}, minority_share {s['minority_share']}):",
+                *rules]
+        return "\n".join([*head, shown.to_string(index=False), *tail]) + "\n"
+
+    # ------------------------------------------------------------------ charts and HTML
+    def charts(self) -> dict[str, alt.Chart]:
+        """Altair charts: ``separation`` (excess with CI), ``sensitivity`` (prediction with PI,
+        measured values when verified) and ``calibration`` (the calibration line and points)."""
+        t = self.table.assign(comparison=self.table["attribute"])
+        order = list(t["comparison"])
+        colour = alt.Color("action:N", scale=alt.Scale(domain=list(ACTIONS)), title="action")
+        base = alt.Chart(t).encode(y=alt.Y("comparison:N", sort=order, title=None), color=colour)
+        sep = (base.mark_rule().encode(x=alt.X("excess_ci_low:Q", title="separation excess over "
+                                               "the permutation null (95 % CI)"),
+                                       x2="excess_ci_high")
+               + base.mark_point(filled=True, size=60).encode(
+                   x="excess:Q", tooltip=["comparison", "excess", "excess_ci_low", "excess_ci_high",
+                                          "p_value"])
+               + alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q"))
+        layers = [
+            base.mark_rule().encode(x=alt.X("pi_low:Q", title="allocation sensitivity (balanced "
+                                            "accuracy per unit own share)"), x2="pi_high"),
+            base.mark_point(filled=True, size=60).encode(
+                x="predicted:Q", tooltip=["comparison", "predicted", "pi_low", "pi_high",
+                                          "recommendation"]),
+            alt.Chart(pd.DataFrame({"x": [self.settings["min_effect"]]}))
+            .mark_rule(strokeDash=[4, 4]).encode(x="x:Q"),
+        ]
+        if "measured" in t.columns:
+            measured = alt.Chart(t).encode(y=alt.Y("comparison:N", sort=order))
+            layers += [
+                measured.mark_rule(color="black", yOffset=6).encode(x="measured_ci_low:Q",
+                                                                    x2="measured_ci_high"),
+                measured.mark_point(shape="diamond", color="black", yOffset=6).encode(
+                    x="measured:Q", tooltip=["comparison", "measured", "measured_ci_low",
+                                             "measured_ci_high"]),
+            ]
+        sens = alt.layer(*layers)
+        return {
+            "separation": sep.properties(title="Latent separation beyond chance", width=420),
+            "sensitivity": sens.properties(
+                title="Predicted sensitivity with prediction interval"
+                + (" (black: measured by --verify)" if "measured" in t.columns else ""),
+                width=420),
+            "calibration": calibration_chart(self.calibration, t),
+        }
+
+    def to_html(self) -> str:
+        """A self-contained HTML page: summary, table, charts as inline SVG, rules, provenance."""
+        import vl_convert as vlc
+
+        svgs = [vlc.vegalite_to_svg(chart.to_dict()) for chart in self.charts().values()]
+        text_head = self.to_text().split("\n\n")[0]
+        table = self.table.drop(columns=["column"]).to_html(
+            index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
+        provenance = json.dumps(_json_safe(self.calibration.summary()), indent=1)
+        rules = "".join(f"<li>{html.escape(r)}</li>" for r in RULES)
+        return (
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<title>latentsep advise</title><style>body{font-family:sans-serif;max-width:1200px;"
+            "margin:2em auto;padding:0 1em}table{border-collapse:collapse;font-size:85%}"
+            "td,th{padding:2px 6px;border-bottom:1px solid #ddd;text-align:right}"
+            "pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head><body>"
+            "<h1>Allocation advice</h1>"
+            f"<pre>{html.escape(text_head)}</pre>{table}"
+            f"<h2>Charts</h2>{''.join(f'<div>{svg}</div>' for svg in svgs)}"
+            f"<h2>Rules</h2><ol>{rules}</ol>"
+            f"<p>min_effect = {self.settings['min_effect']}, minority_share = "
+            f"{self.settings['minority_share']}.</p>"
+            f"<h2>Calibration and its provenance</h2><pre>{html.escape(provenance)}</pre>"
+            "</body></html>\n"
+        )
+
+
+def calibration_chart(calibration: Calibration, table: pd.DataFrame | None = None) -> alt.Chart:
+    """The calibration points, its lines with the prediction band, and (optionally) new attributes.
+
+    Parameters
+    ----------
+    calibration : Calibration
+    table : DataFrame, optional
+        An advice table (``attribute, excess, predicted``) drawn as crosses on the line.
+    """
+    pts = calibration.points.assign(group=calibration_groups(calibration.points))
+    span = [x for x in (pts["x"].min(), pts["x"].max()) if math.isfinite(x)]
+    if table is not None and len(table):
+        span += [table["excess"].min(), table["excess"].max()]
+    grid = np.linspace(min(span), max(span), 50)
+    band = calibration.predict(grid).assign(x=grid)
+    x_title = "separation excess over the permutation null"
+    # each dataset's own least-squares line over its range: how far the shared slope is from each
+    own = pd.DataFrame([
+        {"group": name, "x": x, "y": np.polyval(np.polyfit(part["x"], part["y"], 1), x)}
+        for name, part in pts.groupby("group") if part["x"].nunique() > 1
+        for x in (part["x"].min(), part["x"].max())], columns=["group", "x", "y"])
+    colour = alt.Color("group:N", title="calibration chapter:dataset")
+    layers = [
+        alt.Chart(band).mark_area(opacity=0.15).encode(
+            x=alt.X("x:Q", title=x_title), y=alt.Y("pi_low:Q", title="attribute sensitivity"),
+            y2="pi_high"),
+        alt.Chart(band).mark_line(color="black").encode(x="x:Q", y="prediction:Q"),
+        alt.Chart(own).mark_line(strokeDash=[3, 3]).encode(x="x:Q", y="y:Q", color=colour,
+                                                           detail="group:N"),
+        alt.Chart(pts).mark_point(filled=True).encode(
+            x="x:Q", y="y:Q", color=colour, tooltip=["source", "dataset", "attribute", "x", "y"]),
+    ]
+    if table is not None and len(table):
+        layers.append(alt.Chart(table).mark_point(shape="cross", size=80, color="black").encode(
+            x="excess:Q", y="predicted:Q", tooltip=["attribute", "excess", "predicted"]))
+    return alt.layer(*layers).properties(
+        title=[f"Calibration: {calibration.n_points} points from {calibration.n_datasets} datasets",
+               "black: prediction for a new dataset with its 95 % band; dashed: each dataset's "
+               "own least-squares line"],
+        width=420)
+
+
+# ---------------------------------------------------------------------- the estimate
+def advise(
+    embeddings: Any,
+    table: pd.DataFrame,
+    *,
+    label: str,
+    attributes: Sequence[str] | None = None,
+    calibration: Calibration | None = None,
+    n_permutations: int = 100,
+    n_bootstrap: int = 100,
+    seed: int = 0,
+    confidence: float = 0.95,
+    min_effect: float = 0.01,
+    minority_share: float = 0.2,
+    max_values: int = 20,
+    missing: str = "error",
+    verify: bool = False,
+    verify_options: Mapping[str, Any] | None = None,
+) -> AdviceReport:
+    """Separation, predicted allocation sensitivity and a recommendation per attribute.
+
+    Parameters
+    ----------
+    embeddings : array_like, shape (n, d)
+        Frozen-encoder embeddings of the pilot sample, one row per table row.
+    table : DataFrame, shape (n, ...)
+        The label and attribute columns, rows in the order of ``embeddings``.
+    label : str
+        Binary label column.
+    attributes : sequence of str, optional
+        Attribute columns (default: every column except ``label``). Two-valued columns give one
+        comparison; columns with 3 … ``max_values`` values one comparison per value (one-vs-rest).
+    calibration : Calibration, optional
+        Default: the calibration shipped with the package. Its separation settings (method,
+        PCA share, bins, edges) are used, so that the excess is on the calibration's scale.
+    n_permutations, n_bootstrap : int
+        Permutation null and bootstrap CI sizes (100 each keeps 10,000 × 1,024 well under a
+        minute; the p-value's resolution is ``1 / (n_permutations + 1)``); at least 20 each, since
+        the rules need the excess's CI.
+    seed : int
+    confidence : float
+        Coverage of the CIs and of the prediction interval.
+    min_effect : float
+        Smallest sensitivity worth acting on (balanced accuracy per unit own share).
+    minority_share : float
+        Below this pilot share the smaller group is to be collected rather than balanced.
+    max_values : int
+        Most distinct values an attribute column may have.
+    missing : {"error", "drop"}
+        What to do with missing attribute values (see :func:`comparisons`).
+    verify : bool
+        Also run a small allocation sweep per comparison on the pilot sample (:func:`verify_advice`)
+        and report the measured sensitivity next to the prediction.
+    verify_options : mapping, optional
+        Keywords of :func:`verify_advice`.
+
+    Returns
+    -------
+    AdviceReport
+    """
+    start = time.perf_counter()
+    calibration = calibration if calibration is not None else load_calibration()
+    check_positive_int(n_permutations, "n_permutations", minimum=20)
+    check_positive_int(n_bootstrap, "n_bootstrap", minimum=20)
+    z = as_2d_float(embeddings, "embeddings")
+    if not isinstance(table, pd.DataFrame):
+        raise ValueError(f"table must be a pandas DataFrame; got {type(table).__name__}.")
+    if len(table) != len(z):
+        raise ValueError(
+            f"the table has {len(table):,} rows but the embeddings have {len(z):,}; pass one table "
+            "row per embedding row, in the same order."
+        )
+    check_fraction(confidence, "confidence", low_open=True)
+    check_fraction(minority_share, "minority_share")
+    if not math.isfinite(min_effect) or min_effect < 0:
+        raise ValueError(f"min_effect must be a finite number >= 0; got {min_effect!r}.")
+    y, label_values = binary_label(table, label)
+    columns = [c for c in table.columns if c != label] if attributes is None else list(attributes)
+    if label in columns:
+        raise ValueError(f"attributes include the label column {label!r}; remove it.")
+    comps = comparisons(table, columns, max_values=max_values, missing=missing)
+    sep_kw = {**calibration.separation, "n_permutations": n_permutations,
+              "n_bootstrap": n_bootstrap, "seed": seed, "confidence": confidence}
+    sep = comparison_separation(z, y, comps, sep_kw)
+    seconds = {"separation": time.perf_counter() - start}
+
+    z_crit = stats.norm.ppf(0.5 + confidence / 2)
+    x_se = (sep["excess_ci_high"] - sep["excess_ci_low"]) / (2 * z_crit)
+    pred = calibration.predict(sep["excess"].to_numpy(), x_se.to_numpy(), confidence=confidence)
+    out = pd.concat([sep.reset_index(drop=True), pred.drop(columns=["se", "df"])], axis=1)
+    out = out.rename(columns={"prediction": "predicted"})
+    out[["action", "recommendation"]] = [
+        _recommend(r, min_effect, minority_share) for r in out.itertuples(index=False)
+    ]
+    out = out.sort_values(["predicted", "excess"], ascending=False, kind="stable")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    report = AdviceReport(
+        table=out.reset_index(drop=True),
+        inputs={"n": len(z), "dim": z.shape[1], "label": label, "label_values": label_values,
+                "label_share": float(y.mean()), "attributes": columns},
+        settings={**sep_kw, "min_effect": min_effect, "minority_share": minority_share,
+                  "max_values": max_values, "missing": missing},
+        calibration=calibration,
+        seconds=seconds,
+    )
+    if verify:
+        verify_start = time.perf_counter()
+        measured, sweep = verify_advice(z, y, comps, seed=seed, confidence=confidence,
+                                        **dict(verify_options or {}))
+        report.table = judge(report.table.merge(measured, on="attribute", how="left"),
+                             min_effect)
+        report.verify_table = sweep
+        report.seconds["verify"] = time.perf_counter() - verify_start
+    report.seconds["total"] = time.perf_counter() - start
+    return report
+
+
+def comparison_separation(
+    z: np.ndarray, y: np.ndarray, comps: Sequence[Comparison], sep_kw: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Separation of every comparison, with its groups, sizes and the excess's CI.
+
+    Comparisons observed on the same rows share one ``separation_table`` call (one PCA); with
+    missing values each set of observed rows gets its own PCA, as the estimator is defined on the
+    rows it sees.
+
+    Parameters
+    ----------
+    z : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+    comps : sequence of Comparison
+    sep_kw : mapping
+        Keywords of :func:`latentsep.separation.latent_separation`.
+
+    Returns
+    -------
+    DataFrame
+        ``attribute, column, group_1, group_0, n, n_1, share_1, value, ci_low, ci_high,
+        null_mean, excess, excess_ci_low, excess_ci_high, p_value, n_components``.
+    """
+    by_rows: dict[bytes, list[Comparison]] = {}
+    for comp in comps:
+        by_rows.setdefault(np.packbits(comp.observed).tobytes(), []).append(comp)
+    frames = []
+    for group in by_rows.values():
+        rows = group[0].observed
+        attrs = {c.name: c.codes[rows].astype(np.int64) for c in group}
+        try:
+            frames.append(separation_table(z[rows], y[rows], attrs, **sep_kw))
+        except ValueError as err:
+            names = ", ".join(repr(c.name) for c in group)
+            raise ValueError(f"separation of attribute(s) {names}: {err}") from err
+    sep = pd.concat(frames, ignore_index=True).set_index("attribute")
+    meta = pd.DataFrame([{
+        "attribute": c.name, "column": c.column, "group_1": c.group_1, "group_0": c.group_0,
+        "n": int(c.observed.sum()), "n_1": int(np.nansum(c.codes)),
+        "share_1": float(np.nanmean(c.codes)),
+    } for c in comps]).set_index("attribute")
+    sep = meta.join(sep)
+    sep["excess_ci_low"] = sep["ci_low"] - sep["null_mean"]
+    sep["excess_ci_high"] = sep["ci_high"] - sep["null_mean"]
+    order = ["column", "group_1", "group_0", "n", "n_1", "share_1", "value", "ci_low", "ci_high",
+             "null_mean", "excess", "excess_ci_low", "excess_ci_high", "p_value", "n_components"]
+    return sep[order].reset_index()
+
+
+def _recommend(row: Any, min_effect: float, minority_share: float) -> tuple[str, str]:
+    """(action, recommendation text) for one advice row, by the module's rules."""
+    if row.excess_ci_low <= 0 or row.pi_high < min_effect:
+        return "no action", "allocation does not matter here"
+    if row.pi_low < min_effect:
+        return "verify", "verify first (--verify): separated, but the interval straddles min_effect"
+    smaller, share = ((row.group_1, row.share_1) if row.share_1 <= 0.5
+                      else (row.group_0, 1 - row.share_1))
+    if share < minority_share:
+        return "collect", f"collect more of {row.column}={smaller} ({share:.0%} of the pilot)"
+    return "balance", f"balance {row.column}: equal shares of {row.group_1} and {row.group_0}"
+
+
+# ---------------------------------------------------------------------- verification
+VERDICTS = ("agrees", "missed", "false alarm", "outside interval")
+
+
+def judge(table: pd.DataFrame, min_effect: float) -> pd.DataFrame:
+    """Compare each advice row with a measured sensitivity.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Advice rows (``action, pi_low, pi_high``) with ``measured, measured_ci_low,
+        measured_ci_high`` (from :func:`verify_advice` or the book's sweeps).
+    min_effect : float
+        The advice's ``min_effect``.
+
+    Returns
+    -------
+    DataFrame
+        ``table`` plus ``within_pi`` (measured value inside the prediction interval) and
+        ``verdict``: ``"missed"`` (no action advised, but the measured CI lies above
+        ``min_effect``), ``"false alarm"`` (action advised, measured CI below ``min_effect``),
+        ``"outside interval"`` (neither, but the measured value is outside the prediction
+        interval) or ``"agrees"``.
+    """
+    out = table.copy()
+    out["within_pi"] = (out["measured"] >= out["pi_low"]) & (out["measured"] <= out["pi_high"])
+    act = out["action"].isin(["balance", "collect"])
+    missed = (out["action"] == "no action") & (out["measured_ci_low"] >= min_effect)
+    false_alarm = act & (out["measured_ci_high"] < min_effect)
+    out["verdict"] = np.select([missed, false_alarm, ~out["within_pi"]], list(VERDICTS[1:]),
+                               default=VERDICTS[0])
+    return out
+
+
+def rank_agreement(
+    table: pd.DataFrame,
+    *,
+    x: str = "predicted",
+    y: str = "measured",
+    by: str = "dataset",
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Within-group Spearman correlation between two columns, pooled over groups, with a CI.
+
+    The advisor ranks the attributes *of one dataset*; how a dataset's sensitivities compare in
+    level with another's is not something separation can tell (the calibration's between-dataset
+    spread). Agreement is therefore measured within each group (dataset) and pooled as the
+    mean of the groups' Spearman ρ weighted by their number of rows. The interval is a stratified
+    percentile bootstrap: rows are resampled within each group. Groups with fewer than 3 rows, or
+    whose resample is constant in ``x`` or ``y``, are left out of that replicate.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per (group, attribute) with numeric ``x`` and ``y`` columns.
+    x, y, by : str
+        Column names.
+    n_boot, seed, confidence
+        Bootstrap size, seed and coverage.
+
+    Returns
+    -------
+    dict
+        ``spearman`` (pooled), ``ci`` (tuple), ``n`` (rows used), ``groups`` (groups used) and
+        ``per_group`` (DataFrame: ``group, n, spearman``).
+    """
+    check_positive_int(n_boot, "n_boot")
+    check_fraction(confidence, "confidence", low_open=True)
+    parts = [(g, part[x].to_numpy(float), part[y].to_numpy(float))
+             for g, part in table.groupby(by, sort=True) if len(part) >= 3]
+
+    def pooled(samples: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+        rhos, weights = [], []
+        for u, v in samples:
+            if np.ptp(u) > 0 and np.ptp(v) > 0:
+                rhos.append(stats.spearmanr(u, v).statistic)
+                weights.append(len(u))
+        return float(np.average(rhos, weights=weights)) if rhos else float("nan")
+
+    per_group = pd.DataFrame([{"group": g, "n": len(u),
+                               "spearman": pooled([(u, v)])} for g, u, v in parts],
+                             columns=["group", "n", "spearman"])
+    value = pooled([(u, v) for _, u, v in parts])
+    if not np.isfinite(value):
+        raise ValueError(
+            f"no group of {by!r} has 3 or more rows with varying {x!r} and {y!r}; a rank "
+            "agreement needs at least one such group."
+        )
+    rng = np.random.default_rng(seed)
+    boot = []
+    for _ in range(n_boot):
+        draws = [rng.integers(0, len(u), len(u)) for _, u, _ in parts]
+        boot.append(pooled([(u[i], v[i]) for (_, u, v), i in zip(parts, draws, strict=True)]))
+    boot = np.asarray(boot)
+    low, high = np.nanpercentile(boot, [50 * (1 - confidence), 50 * (1 + confidence)])
+    used = per_group.dropna()
+    return {"spearman": value, "ci": (float(low), float(high)), "n": int(used["n"].sum()),
+            "groups": len(used), "per_group": per_group}
+
+def verify_advice(
+    z: np.ndarray,
+    y: np.ndarray,
+    comps: Sequence[Comparison],
+    *,
+    alphas: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+    seeds: Sequence[int] = (0, 1, 2),
+    k_train: int = 2_000,
+    k_val: int = 500,
+    head: HeadConfig = VERIFY_HEAD,
+    split: tuple[float, float, float] = (0.5, 0.2, 0.3),
+    store: ResultStore | str | None = None,
+    seed: int = 0,
+    confidence: float = 0.95,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Measure each comparison's allocation sensitivity with a small sweep on the pilot sample.
+
+    The pilot rows (observed for the comparison) are split, stratified by label × group, into a
+    fine-tuning pool, a validation pool and a test set (``split`` fractions); a linear head is
+    trained at every allocation × seed (:func:`latentsep.sweep.run_sweep`) and the sensitivity is
+    :func:`latentsep.stats.attribute_sensitivity` of the balanced-accuracy slopes.
+
+    Parameters
+    ----------
+    z : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+        0/1 labels.
+    comps : sequence of Comparison
+    alphas, seeds
+        Allocations (share of group 1) and seeds of the sweep.
+    k_train, k_val : int
+        Fine-tuning and validation sizes, capped at what the smaller group can supply at α = 1
+        (the cap is reported in the ``k_train`` column).
+    head : HeadConfig
+        Head settings (default :data:`VERIFY_HEAD`: linear, lr 0.01, batch 32, ≤ 50 epochs).
+    split : tuple of float
+        Pool / validation / test fractions.
+    store : ResultStore or path, optional
+        Cache of the sweeps; default a temporary folder removed afterwards.
+    seed : int
+        Seed of the split.
+    confidence : float
+        Coverage of the measured sensitivity's t-interval across seeds.
+    progress : bool
+
+    Returns
+    -------
+    measured : DataFrame
+        ``attribute, measured, measured_ci_low, measured_ci_high, k_train``.
+    sweep : DataFrame
+        The tidy sweep tables concatenated (``attribute`` = comparison name).
+    """
+    check_positive_int(k_train, "k_train")
+    check_positive_int(k_val, "k_val")
+    with tempfile.TemporaryDirectory(prefix="latentsep-verify-") as tmp:
+        store = store if store is not None else ResultStore(tmp)
+        rows, sweeps = [], []
+        for comp in comps:
+            obs = np.flatnonzero(comp.observed)
+            a = comp.codes[obs].astype(np.int64)
+            pool, val, test = split_indices(len(obs), split, seed, stratify=2 * y[obs] + a)
+            k_t = min(k_train, *(max_feasible_k(int((a[pool] == 0).sum()), int((a[pool] == 1).sum()),
+                                                al) for al in alphas))
+            k_v = min(k_val, *(max_feasible_k(int((a[val] == 0).sum()), int((a[val] == 1).sum()),
+                                              al) for al in alphas))
+            if k_t < 2 or k_v < 2:
+                raise ValueError(
+                    f"attribute {comp.name!r}: the smaller group has too few pilot rows to verify "
+                    f"(k_train would be {k_t}, k_val {k_v}); verify without it or collect more."
+                )
+            spec = SweepSpec(comp.name, alphas=tuple(alphas), seeds=tuple(seeds), k_train=k_t,
+                             k_val=k_v, head=head)
+            df = run_sweep(z[obs], y[obs], {comp.name: a},
+                           {"pool": pool, "val_pool": val, "test": test}, spec, store,
+                           progress=progress)
+            sens = attribute_sensitivity(allocation_slopes(df, per_seed=True),
+                                         confidence=confidence)
+            rows.append({"attribute": comp.name, "measured": float(sens["slope"].iloc[0]),
+                         "measured_ci_low": float(sens["ci_low"].iloc[0]),
+                         "measured_ci_high": float(sens["ci_high"].iloc[0]), "k_train": k_t})
+            sweeps.append(df)
+    return pd.DataFrame(rows), pd.concat(sweeps, ignore_index=True)
+
+
+# ---------------------------------------------------------------------- formatting helpers
+def _interval(value: float, low: float, high: float, digits: int) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _components(table: pd.DataFrame) -> str:
+    values = sorted(set(table["n_components"].astype(int)))
+    return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
+
+
+def _json_safe(obj: Any) -> Any:
+    """Recursively replace NaN/inf by None and numpy scalars by Python ones."""
+    if isinstance(obj, Mapping):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
