@@ -138,7 +138,7 @@ def test_truncated_sidecar_is_treated_as_missing(tmp_path, caplog):
 def test_crash_between_table_and_sidecar_leaves_no_valid_entry(tmp_path, monkeypatch, caplog):
     store = ResultStore(tmp_path)
     key = store.key(CONFIG, "fp")
-    real_write = store_mod._write_atomic
+    real_write = store_mod.atomic_write_bytes
     written = []
 
     def crash_on_sidecar(path, data):
@@ -147,14 +147,14 @@ def test_crash_between_table_and_sidecar_leaves_no_valid_entry(tmp_path, monkeyp
         written.append(path)
         real_write(path, data)
 
-    monkeypatch.setattr(store_mod, "_write_atomic", crash_on_sidecar)
+    monkeypatch.setattr(store_mod, "atomic_write_bytes", crash_on_sidecar)
     with pytest.raises(KeyboardInterrupt):
         store.put(key, _table())
     assert written and written[0].exists()  # the table landed, its commit record did not
     with caplog.at_level(logging.WARNING, logger="latentsep.store"):
         assert not store.has(key)
     assert "partial" in caplog.text and not written[0].exists()
-    monkeypatch.setattr(store_mod, "_write_atomic", real_write)
+    monkeypatch.setattr(store_mod, "atomic_write_bytes", real_write)
     store.put(key, _table())
     pd.testing.assert_frame_equal(store.get(key), _table())
 

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import yaml
 
-from latentsep.report import atomic_write_text, read_claims
+from latentsep.fileio import atomic_write_text
+from latentsep.report import read_claims
 
 COMMON_PARAMETERS = ("PROFILE", "DATA_DIR", "CACHE_DIR", "RESULTS_DIR")
 ERROR_MARKERS = ("Traceback (most recent call last)", "output error", "output stderr")

@@ -46,7 +46,7 @@ import pandas as pd
 from scipy import stats
 
 from latentsep.checks import check_finite, check_fraction
-from latentsep.report import atomic_write_text
+from latentsep.fileio import atomic_write_text
 
 SCHEMA_VERSION = 1
 X_COLUMN = "excess"

@@ -36,7 +36,8 @@ from tqdm import tqdm
 
 from latentsep.checks import check_choice, check_positive_int
 from latentsep.device import default_device
-from latentsep.store import LIBRARY_VERSION, _write_atomic, canonical_json, fingerprint
+from latentsep.fileio import atomic_write_bytes
+from latentsep.store import LIBRARY_VERSION, canonical_json, fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -544,5 +545,5 @@ def embed_dataset(
         raise
     meta = {**parts, "key": key, "shape": [n, encoder.dim], "dtype": "float32",
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "library_version": LIBRARY_VERSION}
-    _write_atomic(sidecar, json.dumps(meta, indent=1, sort_keys=True).encode())
+    atomic_write_bytes(sidecar, json.dumps(meta, indent=1, sort_keys=True).encode())
     return np.load(npy, mmap_mode="r")

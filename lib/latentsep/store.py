@@ -27,7 +27,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -36,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from latentsep.fileio import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -228,22 +229,8 @@ class ResultStore:
             "n_rows": len(df),
             "sha256": hashlib.sha256(data).hexdigest(),
         }
-        _write_atomic(data_path, data)
-        _write_atomic(meta_path, json.dumps(sidecar, indent=1, sort_keys=True).encode())
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it onto ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write_bytes(data_path, data)
+        atomic_write_bytes(meta_path, json.dumps(sidecar, indent=1, sort_keys=True).encode())
 
 
 def cached(

@@ -145,27 +145,27 @@ def _compute_unit(unit: _Unit) -> pd.DataFrame:
     runs["best_epoch"] = np.asarray(fitted.best_epoch)
     runs["val_balanced_accuracy"] = np.asarray(fitted.val_balanced_accuracy)
     df = scores.merge(runs, on="run", how="left", validate="many_to_one")
-    df["own_share"] = _own_share(df["group"], df["alpha"])
-    stored = _encode_groups(df[COLUMNS])
+    df["own_share"] = own_share(df["group"], df["alpha"])
+    stored = encode_groups(df[COLUMNS])
     meta = {"seeds": spec.seeds, "seconds": time.perf_counter() - start, "n_runs": len(runs),
             "device": unit.device, "notes": scores.attrs.get("notes", [])}
     unit.store.put(unit.key, stored, meta, config=unit.config, fingerprint=unit.fingerprint)
-    return _decode_groups(stored)  # the same types as a table read back on resume
+    return decode_groups(stored)  # the same types as a table read back on resume
 
 
-def _own_share(group: pd.Series, alpha: pd.Series) -> np.ndarray:
+def own_share(group: pd.Series, alpha: pd.Series) -> np.ndarray:
     """α for group 1, 1 − α for group 0, NaN for rows not about one group (e.g. ``"all"``)."""
     label = group.astype(str)
     return np.where(label == "1", alpha, np.where(label == "0", 1.0 - alpha, np.nan))
 
 
-def _encode_groups(df: pd.DataFrame) -> pd.DataFrame:
+def encode_groups(df: pd.DataFrame) -> pd.DataFrame:
     """Groups as strings for parquet, which cannot hold a column mixing ints and ``"all"``."""
     return df.assign(group=df["group"].astype(str))
 
 
-def _decode_groups(df: pd.DataFrame) -> pd.DataFrame:
-    """Inverse of :func:`_encode_groups`: ``"0"``/``"1"`` back to ints, other labels kept."""
+def decode_groups(df: pd.DataFrame) -> pd.DataFrame:
+    """Inverse of :func:`encode_groups`: ``"0"``/``"1"`` back to ints, other labels kept."""
     groups = [int(g) if g.lstrip("-").isdigit() else g for g in df["group"]]
     return df.assign(group=pd.Series(groups, index=df.index, dtype=object))
 
@@ -305,7 +305,7 @@ def run_sweep(
         key = store.key(config, inputs)
         cached = store.get(key)
         if cached is not None:
-            results[i] = _decode_groups(cached)
+            results[i] = decode_groups(cached)
             continue
         # Sampling here, before any unit runs, makes an infeasible k fail the sweep up front.
         train_idx, val_idx = _plan(spec, a, split_idx)

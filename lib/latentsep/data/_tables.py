@@ -10,9 +10,7 @@ where an attribute is known, and the manifest counts them.
 from __future__ import annotations
 
 import gzip
-import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from latentsep.fileio import atomic_write_json
 
 #: Split names used by every adapter, in the order they are filled.
 SPLITS = ("pretrain", "pool", "val", "test")
@@ -74,14 +74,7 @@ class DatasetTable:
 
     def write_manifest(self, path: str | os.PathLike) -> Path:
         """Write the manifest as JSON (atomically) and return its path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8"
-        ) as fh:
-            json.dump(self.manifest, fh, indent=1)
-        os.replace(fh.name, path)
-        return path
+        return atomic_write_json(path, self.manifest, indent=1)
 
 
 def check_root(root: str | os.PathLike | None, argument: str, expected: str) -> Path:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from latentsep.fileio import atomic_write_json
 
 MANIFEST_NAME = "manifest.json"
 
@@ -42,14 +42,7 @@ def read_manifest(data_dir: str | Path) -> dict[str, Any]:
 
 def write_manifest(data_dir: str | Path, manifest: dict[str, Any]) -> Path:
     """Write ``manifest`` atomically (temporary file + rename) with sorted keys; return its path."""
-    path = Path(data_dir) / MANIFEST_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".json")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(manifest, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_json(Path(data_dir) / MANIFEST_NAME, manifest, indent=2, sort_keys=True)
 
 
 def file_entry(data_dir: str | Path, paths: list[Path]) -> dict[str, str]:

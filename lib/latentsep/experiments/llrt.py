@@ -44,12 +44,13 @@ from torch import nn
 
 from latentsep.allocation import allocation_indices
 from latentsep.checks import as_binary, check_choice, check_positive_int
+from latentsep.device import torch_threads
 from latentsep.executor import Executor, LocalExecutor
+from latentsep.fileio import atomic_write_bytes
 from latentsep.heads import HeadConfig
 from latentsep.metrics import balanced_accuracy, subgroup_metrics
 from latentsep.models.training import (
     PretrainConfig,
-    _threads,
     build_model,
     embed_array,
     finetune_full,
@@ -69,11 +70,10 @@ from latentsep.stats import (
 from latentsep.store import (
     LIBRARY_VERSION,
     ResultStore,
-    _write_atomic,
     canonical,
     fingerprint,
 )
-from latentsep.sweep import SweepSpec, _decode_groups, _encode_groups, _own_share, run_sweep
+from latentsep.sweep import SweepSpec, decode_groups, encode_groups, own_share, run_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -374,10 +374,10 @@ def _save_run(folder: Path, z: np.ndarray, history: pd.DataFrame,
     torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buffer)
     blobs["model.pt"] = buffer.getvalue()
     for name, blob in blobs.items():
-        _write_atomic(folder / name, blob)
+        atomic_write_bytes(folder / name, blob)
     sidecar = {**meta, "sha256": {name: _sha256(blob) for name, blob in blobs.items()},
                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "library_version": LIBRARY_VERSION}
-    _write_atomic(folder / "meta.json", json.dumps(sidecar, indent=1, sort_keys=True).encode())
+    atomic_write_bytes(folder / "meta.json", json.dumps(sidecar, indent=1, sort_keys=True).encode())
 
 
 def _load_run(folder: Path) -> tuple[np.ndarray, pd.DataFrame, dict, dict] | None:
@@ -482,7 +482,7 @@ def pretrained_embeddings(
             result = pretrain(model, data.x[train], data.y[train], data.x[val], data.y[val],
                               config=config, seed=seed, groups_train=groups, regularizer=regularizer,
                               lam=lam, progress=progress)
-            with _threads(config.num_threads):
+            with torch_threads(config.num_threads):
                 z = embed_array(result.model, data.x, batch_size=config.eval_batch_size)
             history, best_epoch = result.history, result.best_epoch
             state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
@@ -725,16 +725,16 @@ def _run_ablation_unit(unit: _AblationUnit) -> pd.DataFrame:
     args = (x[unit.train_idx], y[unit.train_idx], x[unit.val_idx], y[unit.val_idx])
     trainer = finetune_full if unit.mode == "full" else train_from_scratch
     result = trainer(unit.start, *args, seed=unit.seed, config=unit.config, progress=False)
-    with _threads(unit.config.num_threads):
+    with torch_threads(unit.config.num_threads):
         proba = predict_proba(result.model, x[unit.test_idx])
     table = subgroup_metrics(y[unit.test_idx], proba[None], {unit.attribute: unit.a[unit.test_idx]})
     table = table.drop(columns="run").assign(alpha=unit.alpha, seed=unit.seed, mode=unit.mode,
                                              best_epoch=result.best_epoch)
-    table["own_share"] = _own_share(table["group"], table["alpha"])
-    stored = _encode_groups(table)
+    table["own_share"] = own_share(table["group"], table["alpha"])
+    stored = encode_groups(table)
     unit.store.put(unit.key, stored, {"seconds": time.perf_counter() - started},
                    config=unit.key_config, fingerprint=unit.inputs)
-    return _decode_groups(stored)
+    return decode_groups(stored)
 
 
 def ablation_sweeps(
@@ -789,7 +789,7 @@ def ablation_sweeps(
                                   "encoder": run.key if mode == "full" else None}
                     key = store.key(key_config, inputs)
                     cached = store.get(key)
-                    tables.append(None if cached is None else _decode_groups(cached))
+                    tables.append(None if cached is None else decode_groups(cached))
                     if cached is None:
                         unit = _AblationUnit(
                             mode, start, data.x, data.y, a,

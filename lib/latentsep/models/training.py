@@ -20,8 +20,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from latentsep.checks import as_1d_labels, as_binary, check_choice, check_positive_int
-from latentsep.device import default_device, seed_everything
+from latentsep.device import default_device, seed_everything, torch_threads
 from latentsep.regularize import Regularizer
 
 ArrayLike = np.ndarray | torch.Tensor
@@ -185,17 +184,6 @@ def _as_targets(y: ArrayLike, name: str, n: int, n_classes: int) -> torch.Tensor
     return torch.as_tensor(arr.astype(np.int64))
 
 
-@contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    old = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def _batched(
     fn: Callable[[torch.Tensor], torch.Tensor], model: nn.Module, x: ArrayLike, batch_size: int
 ) -> torch.Tensor:
@@ -326,7 +314,7 @@ def pretrain(
         )
     device = torch.device(device) if device is not None else default_device()
 
-    with _threads(config.num_threads):
+    with torch_threads(config.num_threads):
         gen = seed_everything(seed)
         model = copy.deepcopy(model).to(device)
         x, y, xv, yv = x.to(device), y.to(device), xv.to(device), yv.to(device)
