@@ -270,11 +270,15 @@ def _prepare(z, y, train_idx, val_idx, seeds, device, dtype) -> _Data:
 
 # --------------------------------------------------------------------------- batched trainer
 
+_FEW_OUTPUTS = 8  # up to this many outputs a layer's forward uses the transposed product
+
 
 def _affine(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """x @ wᵀ + b per run: x (n, D) shared by all runs or (R, n, D); w (R, H, D); b (R, 1, H)."""
     if x.ndim == 2:  # one (n, D) @ (D, R·H) matrix product for all runs
         return torch.einsum("nd,rhd->rnh", x, w) + b
+    if w.shape[1] <= _FEW_OUTPUTS:  # w @ xᵀ streams x once: ~1.8x faster on CPU than x @ wᵀ here
+        return torch.baddbmm(b.transpose(1, 2), w, x.transpose(1, 2)).transpose(1, 2)
     return torch.baddbmm(b, x, w.transpose(1, 2))
 
 
