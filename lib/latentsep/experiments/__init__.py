@@ -5,6 +5,15 @@
   allocation sweeps, the full-fine-tuning / from-scratch ablations and a per-attribute summary.
 - :mod:`latentsep.experiments.coloured_mnist` -- coloured MNIST wired into that protocol with the
   paper's splits.
+- :mod:`latentsep.experiments.tabular` -- Adult and COMPAS through the protocol, with the
+  separation-versus-sensitivity correlations across attributes.
+- :mod:`latentsep.experiments.foundation` -- frozen pretrained encoders (EfficientNet-Lite0,
+  MiniLM; DenseNet-121, ViT-B/16, BERT where their weights can be had) and the user-supplied
+  MIMIC-CXR, HAM10000 and CivilComments runs.
+- :mod:`latentsep.experiments.regularisation` -- pre-training with invariance penalties and the
+  separation / sensitivity / accuracy trade-off.
+- :mod:`latentsep.experiments.explanations` -- the conventional explanations and the controlled
+  prevalence-versus-separation experiment.
 """
 
 from latentsep.experiments.llrt import (
