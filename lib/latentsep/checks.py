@@ -7,7 +7,7 @@ what to change without reading the source.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -89,3 +89,46 @@ def check_positive_int(value: int, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
     return int(value)
+
+
+def check_splits(
+    splits: Mapping[str, Any], required: Sequence[str], n: int, name: str = "splits"
+) -> dict[str, np.ndarray]:
+    """Validate disjoint index splits into ``n`` rows; return them as int64 arrays.
+
+    Each required split must be a non-empty 1-D integer array of distinct indices in [0, n), and
+    no two required splits may share a row (pre-training, fine-tuning and test data stay apart).
+    Extra entries are validated the same way but may overlap the required ones.
+    """
+    if not isinstance(splits, Mapping):
+        raise TypeError(f"{name} must be a dict {{split name: index array}}; got {type(splits).__name__}.")
+    missing = [s for s in required if s not in splits]
+    if missing:
+        raise ValueError(
+            f"{name} lacks {missing}; it needs index arrays for {list(required)} "
+            "(e.g. from latentsep.allocation.split_indices)."
+        )
+    out = {}
+    for key, idx in splits.items():
+        idx = np.asarray(idx)
+        if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(
+                f"{name}[{key!r}] must be a non-empty 1-D integer index array; got shape "
+                f"{idx.shape}, dtype {idx.dtype}. Use np.flatnonzero(mask) for a boolean mask."
+            )
+        repeats = idx.size - np.unique(idx).size
+        if idx.min() < 0 or idx.max() >= n or repeats:
+            raise ValueError(
+                f"{name}[{key!r}] must hold distinct row indices in [0, {n}); got range "
+                f"[{idx.min()}, {idx.max()}] with {repeats} repeats."
+            )
+        out[key] = idx.astype(np.int64)
+    for i, first in enumerate(required):
+        for second in required[i + 1 :]:
+            shared = np.intersect1d(out[first], out[second]).size
+            if shared:
+                raise ValueError(
+                    f"{name}[{first!r}] and {name}[{second!r}] share {shared} rows; pre-training, "
+                    "fine-tuning pool, validation pool and test set must be disjoint."
+                )
+    return out

@@ -38,6 +38,7 @@ from latentsep.checks import (
     check_finite,
     check_fraction,
     check_positive_int,
+    check_splits,
 )
 from latentsep.executor import Executor, LocalExecutor
 from latentsep.heads import HeadConfig, fit_heads
@@ -186,34 +187,7 @@ def _check_inputs(
     if not isinstance(attributes, Mapping) or not attributes:
         raise ValueError("attributes must be a non-empty dict {name: (N,) 0/1 array}.")
     attrs = {name: as_binary(a, f"attributes[{name!r}]", n) for name, a in attributes.items()}
-    missing = [s for s in SPLITS if s not in splits]
-    if missing:
-        raise ValueError(
-            f"splits lacks {missing}; pass {{'pool': ..., 'val_pool': ..., 'test': ...}} index "
-            "arrays (e.g. from latentsep.allocation.split_indices)."
-        )
-    out = {}
-    for name in SPLITS:
-        idx = np.asarray(splits[name])
-        if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer) or idx.size == 0:
-            raise ValueError(
-                f"splits[{name!r}] must be a non-empty 1-D integer index array; got shape "
-                f"{idx.shape}, dtype {idx.dtype}. Use np.flatnonzero(mask) for a boolean mask."
-            )
-        if idx.min() < 0 or idx.max() >= n:
-            raise ValueError(
-                f"splits[{name!r}] holds indices in [{idx.min()}, {idx.max()}] but z has {n} "
-                "rows; pass indices into z."
-            )
-        out[name] = idx.astype(np.int64)
-    for i, first in enumerate(SPLITS):
-        for second in SPLITS[i + 1:]:
-            shared = np.intersect1d(out[first], out[second]).size
-            if shared:
-                raise ValueError(
-                    f"splits[{first!r}] and splits[{second!r}] share {shared} indices; the "
-                    "fine-tuning pool, validation pool and test set must be disjoint."
-                )
+    out = check_splits(splits, SPLITS, n)
     return z, y, attrs, out
 
 

@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from latentsep.allocation import allocation_indices
-from latentsep.checks import as_binary, check_choice, check_positive_int
+from latentsep.checks import as_binary, check_choice, check_positive_int, check_splits
 from latentsep.device import torch_threads
 from latentsep.executor import Executor, LocalExecutor
 from latentsep.fileio import atomic_write_bytes
@@ -137,33 +137,7 @@ class ProtocolData:
                     f"ProtocolData.attributes[{name!r}] must hold 0/1 (or NA); found "
                     f"{sorted(values.tolist())[:10]}. Encode the attribute as 0/1."
                 )
-        splits = {}
-        for name in SPLITS:
-            if name not in self.splits:
-                raise ValueError(
-                    f"ProtocolData.splits lacks {name!r}; it needs index arrays for {list(SPLITS)}."
-                )
-        for name, idx in self.splits.items():
-            idx = np.asarray(idx)
-            if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
-                raise ValueError(
-                    f"ProtocolData.splits[{name!r}] must be a non-empty 1-D integer index array; "
-                    f"got shape {idx.shape}, dtype {idx.dtype}."
-                )
-            if idx.min() < 0 or idx.max() >= n or np.unique(idx).size != idx.size:
-                raise ValueError(
-                    f"ProtocolData.splits[{name!r}] must hold distinct indices in [0, {n}); got "
-                    f"range [{idx.min()}, {idx.max()}] with {idx.size - np.unique(idx).size} repeats."
-                )
-            splits[name] = idx.astype(np.int64)
-        for i, first in enumerate(SPLITS):
-            for second in SPLITS[i + 1 :]:
-                shared = np.intersect1d(splits[first], splits[second]).size
-                if shared:
-                    raise ValueError(
-                        f"ProtocolData.splits[{first!r}] and [{second!r}] share {shared} rows; the "
-                        "protocol needs disjoint pre-training, test and fine-tuning parts."
-                    )
+        splits = check_splits(self.splits, SPLITS, n, "ProtocolData.splits")
         object.__setattr__(self, "splits", splits)
 
     @property

