@@ -263,7 +263,10 @@ def status_markdown(project: Project, profile: str) -> str:
     if timings_path.is_file():
         timings = json.loads(timings_path.read_text())
         total = sum(timings.values())
-        lines.append(f"Execution time of the chapters on the last run: {total / 60:.1f} min.")
+        lines.append(
+            f"Execution time, each chapter's latest execution summed: {total / 60:.1f} min "
+            "(a chapter found up to date is not re-executed)."
+        )
     lines.append("")
     if table.empty:
         lines.append("No chapter has recorded a claim yet.")
