@@ -68,7 +68,7 @@ def line_with_band(
     )
     chart = band + line
     if column:
-        chart = chart.properties(width=220, height=180).facet(column=alt.Column(f"{column}:N"))
+        chart = chart.properties(width=170, height=160).facet(column=alt.Column(f"{column}:N"))
     return chart.properties(title=title)
 
 
