@@ -126,36 +126,14 @@ def test_lambda_zero_reproduces_the_unregularised_model_exactly(make_regularizer
     # TabularMLP has dropout, so any random draw by the regulariser would shift the stream.
     x, y, a = tabular(300, seed=5)
     model = build_model(lambda: TabularMLP(10), seed=0)
-    plain = pretrain(model, x, y, x[:80], y[:80], seed=1, config=FAST, progress=False)
-    zero = pretrain(
-        model,
-        x,
-        y,
-        x[:80],
-        y[:80],
-        seed=1,
-        config=FAST,
-        groups_train=a,
-        regularizer=make_regularizer(),
-        lam=0.0,
-        progress=False,
-    )
+    data = (model, x, y, x[:80], y[:80])
+    kw = dict(seed=1, config=FAST, progress=False)
+    plain = pretrain(*data, **kw)
+    zero = pretrain(*data, **kw, groups_train=a, regularizer=make_regularizer(), lam=0.0)
     assert same_weights(plain.model, zero.model)
     assert plain.history["train_loss"].equals(zero.history["train_loss"])
     assert plain.history["penalty"].isna().all() and zero.history["penalty"].notna().all()
-    small = pretrain(
-        model,
-        x,
-        y,
-        x[:80],
-        y[:80],
-        seed=1,
-        config=FAST,
-        groups_train=a,
-        regularizer=make_regularizer(),
-        lam=1e-3,
-        progress=False,
-    )
+    small = pretrain(*data, **kw, groups_train=a, regularizer=make_regularizer(), lam=1e-3)
     assert not same_weights(plain.model, small.model)
 
 
