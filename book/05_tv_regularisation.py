@@ -64,7 +64,7 @@ from latentsep.experiments.tabular import tabular_mlp_factory, tabular_protocol
 from latentsep.heads import HeadConfig
 from latentsep.models import SimpleCNN
 from latentsep.plotting import enable_offline_renderer
-from latentsep.report import Claim, claims_table, write_claims
+from latentsep.report import Claim, claims_markdown, claims_table, write_claims
 
 enable_offline_renderer()
 torch.set_num_threads(1)  # one fixed thread count: the same numbers on every re-execution
@@ -407,13 +407,6 @@ display(Markdown("\n".join(lines) if lines else
 # ## Claims
 
 # %%
-def claim_summary(claim_list: list[Claim]) -> str:
-    """Which rules held, in words, so that a reader sees at once where the paper is not reproduced."""
-    verdicts = {True: "**holds**", False: "**does not hold**", None: "could not be checked"}
-    return "\n".join(f"* {c.description}: the rule {verdicts[c.reproduced]} ({c.ours_text()})."
-                     for c in claim_list)
-
-
 def set_change(claim: Claim, row: pd.Series, below: bool, note: str = "") -> None:
     claim.ours, claim.ci = float(row["change"]), (float(row["ci_low"]), float(row["ci_high"]))
     ok = row["ci_high"] < 0 if below else row["ci_low"] > 0
@@ -443,5 +436,5 @@ for name in datasets:
         c.note = f"{note} No common accuracy cost was reached."
 claim_list = list(claims.values())
 write_claims(claim_list, "05_tv_regularisation", RESULTS_DIR)
-display(Markdown(claim_summary(claim_list)))
+display(Markdown(claims_markdown(claim_list)))
 claims_table(claim_list)

@@ -70,7 +70,7 @@ from latentsep.experiments.regularisation import OutcomeSettings, paired_change
 from latentsep.heads import HeadConfig
 from latentsep.models import SimpleCNN
 from latentsep.plotting import enable_offline_renderer, points_with_errorbars
-from latentsep.report import Claim, claims_table, write_claims
+from latentsep.report import Claim, claims_markdown, claims_table, write_claims
 from latentsep.stats import summarise_seeds
 
 enable_offline_renderer()
@@ -491,7 +491,5 @@ set_claim(claims["joint"], s["coef"], s["ci_low"], s["ci_high"], s["ci_low"] > 0
           f"{fmt(*coef.loc['pretrained_balanced_accuracy', ['coef', 'ci_low', 'ci_high']])}.")
 claim_list = list(claims.values())
 write_claims(claim_list, "06_conventional_explanations", RESULTS_DIR)
-verdicts = {True: "**holds**", False: "**does not hold**", None: "could not be checked"}
-display(Markdown("\n".join(f"* {c.description}: the rule {verdicts[c.reproduced]} "
-                           f"({c.ours_text()})." for c in claim_list)))
+display(Markdown(claims_markdown(claim_list)))
 claims_table(claim_list)

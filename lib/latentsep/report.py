@@ -112,6 +112,14 @@ def claims_table(claims: list[Claim]) -> pd.DataFrame:
     )
 
 
+def claims_markdown(claims: list[Claim]) -> str:
+    """One bullet per claim saying whether its rule held, so a reader sees at once what failed."""
+    verdicts = {True: "**holds**", False: "**does not hold**", None: "could not be checked"}
+    return "\n".join(
+        f"* {c.description}: the rule {verdicts[c.reproduced]} ({c.ours_text()})." for c in claims
+    )
+
+
 def _json_default(obj: object) -> object:
     if hasattr(obj, "item"):
         return obj.item()

@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from latentsep.checks import as_1d_labels, as_binary, check_choice, check_positive_int
 from latentsep.device import default_device, seed_everything, torch_threads
+from latentsep.metrics import balanced_accuracy
 from latentsep.regularize import Regularizer
 
 ArrayLike = np.ndarray | torch.Tensor
@@ -233,11 +234,6 @@ def predict_proba(model: nn.Module, x: ArrayLike, batch_size: int = 1024) -> np.
     return torch.softmax(logits, 1).numpy()
 
 
-def _balanced_accuracy(pred: torch.Tensor, y: torch.Tensor) -> float:
-    """Mean per-class recall over the classes present in ``y``."""
-    return float(torch.stack([(pred[y == c] == c).float().mean() for c in torch.unique(y)]).mean())
-
-
 def pretrain(
     model: nn.Module,
     x_train: ArrayLike,
@@ -368,7 +364,7 @@ def pretrain(
 
             logits = _batched(model, model, xv, config.eval_batch_size).to(device)
             pred = logits.argmax(1)
-            val_bacc = _balanced_accuracy(pred, yv)
+            val_bacc = float(balanced_accuracy(yv.cpu().numpy(), pred.cpu().numpy()))
             scheduler.step(val_bacc)
             row = {k: v / len(x) for k, v in sums.items()}
             if reg is None:
