@@ -57,7 +57,7 @@ bench: env  ## speed benchmarks (ratios against the naive way, measured in the s
 	$(PY) benchmarks/separation.py
 	$(PY) benchmarks/sweep.py
 
-calibrate: execute  ## re-fit the advisor's separation -> sensitivity calibration from the executed chapters
+calibrate: execute  ## re-fit the advisor's transfer gap -> sensitivity calibration from the executed chapters
 	$(VENV)/bin/latentsep calibrate --results results/$(PROFILE) --out lib/latentsep/resources/calibration.json
 
 clean:  ## remove built and executed artefacts (keeps data/ and cache/)

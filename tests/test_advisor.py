@@ -15,6 +15,7 @@ from latentsep.advisor import (
     binary_label,
     comparisons,
     judge,
+    pair_concordance,
     rank_agreement,
     verify_advice,
 )
@@ -22,14 +23,17 @@ from latentsep.calibration import fit_calibration
 
 
 def pilot(n: int = 3000, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
-    """Embeddings where 'view' and 'rare' shift the latents, 'sex' and 'coin' do not."""
+    """Embeddings where 'view' and 'rare' shift the latents and move the label to another
+    direction (a head trained without the group fails on it), 'site=C' only shifts them, and
+    'sex' and 'coin' do nothing."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, n)
     view = rng.integers(0, 2, n)
     rare = (rng.random(n) < 0.1).astype(int)
     site = rng.choice(["A", "B", "C"], n)
     z = rng.normal(size=(n, dim))
-    z[:, 0] += 2.0 * y
+    label_dim = np.where(rare == 1, 5, np.where(view == 1, 4, 0))
+    z[np.arange(n), label_dim] += 2.0 * y
     z[:, 1] += 1.5 * view
     z[:, 2] += 1.5 * rare
     z[:, 3] += 1.0 * (site == "C")
@@ -42,7 +46,7 @@ def pilot(n: int = 3000, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, pd.D
 
 @pytest.fixture(scope="module")
 def calibration():
-    """A made-up, tight calibration: sensitivity = 0.5 · excess."""
+    """A made-up, tight calibration: sensitivity = 0.5 · transfer gap."""
     x = np.linspace(0.0, 0.2, 8)
     noise = np.array([1, -1, 1, -1, 1, -1, 1, -1]) * 1e-3
     return fit_calibration(pd.DataFrame({"dataset": ["s1", "s2"] * 4, "attribute": list("abcdefgh"),
@@ -106,9 +110,10 @@ def test_comparison_errors(table, attributes, kw, match) -> None:
         comparisons(table, attributes, **kw)
 
 
-def test_separated_attributes_rank_first_and_get_action(report: AdviceReport) -> None:
+def test_attributes_whose_heads_differ_rank_first_and_get_action(report: AdviceReport) -> None:
     t = report.table.set_index("attribute")
-    assert list(t.index[:3]) == ["view", "rare", "site=C"]
+    assert set(t.index[:2]) == {"view", "rare"}
+    assert t.loc["view", "transfer_gap"] > 0.2 and t.loc["rare", "transfer_gap"] > 0.2
     assert set(t.index) == {"view", "rare", "site=A", "site=B", "site=C", "sex", "coin"}
     assert t.loc["view", "action"] == "balance"
     # 'rare' is 10 % of the pilot: balancing by subsampling would waste the data
@@ -117,6 +122,10 @@ def test_separated_attributes_rank_first_and_get_action(report: AdviceReport) ->
     for null in ("sex", "coin"):
         assert t.loc[null, "action"] == "no action", null
         assert t.loc[null, "excess_ci_low"] <= 0
+    # separated, but the same head serves both groups: allocation does not matter
+    assert t.loc["site=C", "excess_ci_low"] > 0
+    assert abs(t.loc["site=C", "transfer_gap"]) < 0.02
+    assert t.loc["site=C", "action"] == "no action"
     assert set(t["action"]) <= set(ACTIONS)
     assert t["rank"].tolist() == list(range(1, 8))
     assert (np.diff(report.table["predicted"]) <= 0).all()
@@ -259,3 +268,25 @@ def test_rank_agreement_pools_within_group_spearman() -> None:
     assert (again["spearman"], again["ci"]) == (result["spearman"], result["ci"])
     with pytest.raises(ValueError, match="rank agreement needs"):
         rank_agreement(a.assign(measured=1.0))
+
+
+def test_pair_concordance_counts_only_pairs_the_measurement_orders() -> None:
+    table = pd.DataFrame({
+        "dataset": ["a", "a", "a", "b", "b"],
+        "attribute": ["hi", "mid", "lo", "x", "y"],
+        "predicted": [0.3, 0.1, 0.2, 0.0, 0.0],
+        "measured": [0.30, 0.10, 0.00, 0.05, 0.06],
+        "measured_ci_low": [0.25, 0.05, -0.02, 0.0, 0.01],
+        "measured_ci_high": [0.35, 0.15, 0.03, 0.1, 0.11],
+    })
+    out = pair_concordance(table)
+    # decisive: hi>mid, hi>lo, mid>lo (CIs apart); b's two CIs overlap
+    assert out["pairs"] == 3 and out["agree"] == 2
+    assert out["share"] == pytest.approx(2 / 3)
+    assert out["ci"][0] < 2 / 3 < out["ci"][1]
+    wrong = out["table"].set_index(["higher", "lower"])["agrees"]
+    assert not wrong[("mid", "lo")] and wrong[("hi", "mid")]
+    none = pair_concordance(table[table["dataset"] == "b"])
+    assert none["pairs"] == 0 and np.isnan(none["share"])
+    with pytest.raises(ValueError, match="lacks columns"):
+        pair_concordance(table.drop(columns=["measured_ci_low"]))

@@ -15,6 +15,7 @@ from scipy import stats
 from latentsep.calibration import (
     SCHEMA_VERSION,
     SEPARATION_SETTINGS,
+    TRANSFER_SETTINGS,
     Calibration,
     calibrate,
     fit_calibration,
@@ -151,7 +152,7 @@ def _write_results(root: Path) -> pd.DataFrame:
             excess = rng.uniform(0, 0.08, 4)
             frames.append(pd.DataFrame({
                 "dataset": dataset, "attribute": ["A", "B", "C", "Random"],
-                "separation": excess + 0.04, "excess": excess, "excess_ci_low": excess - 0.01,
+                "separation": excess + 0.04, "transfer_gap": excess, "excess_ci_low": excess - 0.01,
                 "excess_ci_high": excess + 0.01,
                 "sensitivity": 0.005 + 1.2 * excess + rng.normal(0, 0.005, 4),
                 "n_seeds": 3}))
@@ -159,9 +160,9 @@ def _write_results(root: Path) -> pd.DataFrame:
         df.to_parquet(tables / f"{chapter}_summary.parquet")
         expected.append(df.assign(source=chapter))
     # the advisor chapter's own table must not calibrate the advisor
-    pd.DataFrame({"attribute": ["X"], "excess": [9.0], "sensitivity": [9.0]}).to_parquet(
+    pd.DataFrame({"attribute": ["X"], "transfer_gap": [9.0], "sensitivity": [9.0]}).to_parquet(
         tables / "07_advisor_summary.parquet")
-    return pd.concat(expected, ignore_index=True).rename(columns={"excess": "x",
+    return pd.concat(expected, ignore_index=True).rename(columns={"transfer_gap": "x",
                                                                   "sensitivity": "y"})
 
 
@@ -191,7 +192,7 @@ def test_calibrate_reads_only_the_calibrated_estimator_and_metric(tmp_path: Path
                        "estimator": ["histogram/pooled"] * 3 + ["classifier"] * 3
                        + ["histogram/pooled"] * 3,
                        "metric": ["balanced_accuracy"] * 6 + ["cross_entropy"] * 3,
-                       "excess": [0.0, 0.05, 0.1, 1, 2, 3, 0.0, 0.05, 0.1],
+                       "transfer_gap": [0.0, 0.05, 0.1, 1, 2, 3, 0.0, 0.05, 0.1],
                        "sensitivity": [0.0, 0.05, 0.1, 5, 5, 5, -1, -2, -3]})
     df = pd.concat([df, df.iloc[:3].assign(dataset="e", attribute=list("xyz"),
                                            sensitivity=[0.1, 0.15, 0.2])], ignore_index=True)
@@ -205,7 +206,7 @@ def test_calibrate_errors_name_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no chapter summaries"):
         calibrate(tmp_path)
     (tmp_path / "tables").mkdir()
-    pd.DataFrame({"attribute": ["a"], "excess": [0.1]}).to_parquet(
+    pd.DataFrame({"attribute": ["a"], "transfer_gap": [0.1]}).to_parquet(
         tmp_path / "tables" / "03_x_summary.parquet")
     with pytest.raises(ValueError, match=r"lacks columns \['sensitivity'\]"):
         calibrate(tmp_path)
@@ -231,6 +232,9 @@ def test_shipped_calibration_schema_and_refit() -> None:
     data = cal.to_dict()
     assert data["schema_version"] == SCHEMA_VERSION
     assert cal.separation == SEPARATION_SETTINGS
+    assert cal.transfer == TRANSFER_SETTINGS
+    # a wider gap between a group's own head and the other's means more sensitivity
+    assert cal.slope > 0
     assert cal.n_points == len(cal.points) >= 3
     assert set(cal.points.columns) == {"source", "dataset", "attribute", "x", "y"}
     for key in ("profile", "chapters", "datasets", "files", "commit", "created"):

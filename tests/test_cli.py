@@ -28,7 +28,9 @@ def files(tmp_path: Path) -> dict[str, Path]:
     y = rng.integers(0, 2, n)
     view = rng.integers(0, 2, n)
     z = rng.normal(size=(n, 12)).astype(np.float32)
-    z[:, 0] += 2 * y
+    # 'view' moves the label to another direction: the one attribute that needs balancing
+    z[:, 0] += 2 * y * (view == 0)
+    z[:, 2] += 2 * y * (view == 1)
     z[:, 1] += 1.5 * view
     table = pd.DataFrame({"finding": y, "view": np.where(view == 1, "PA", "AP"),
                           "site": rng.choice(["A", "B", "C"], n), "coin": rng.integers(0, 2, n),

@@ -23,9 +23,11 @@ from latentsep.experiments.llrt import (
     separation_by_seed,
     separation_differences,
     summarise,
+    transfer_by_seed,
 )
 from latentsep.heads import HeadConfig
 from latentsep.models import PretrainConfig
+from latentsep.transfer import transfer_features, transfer_gap
 
 SEEDS = (1, 2)
 CONFIG = PretrainConfig(max_epochs=3, num_threads=1)
@@ -172,6 +174,24 @@ def test_summarise_gives_one_row_per_attribute_with_slopes_and_cis(data, runs, s
     assert (table["n_seeds"] == len(SEEDS)).all()
     with pytest.raises(ValueError, match="several estimators"):
         summarise(pd.concat([sep, sep.assign(estimator="classifier")]), sweeps)
+
+
+def test_transfer_gap_per_seed_joins_the_summary_with_its_seed_interval(data, runs, sweeps) -> None:
+    transfer = transfer_by_seed(data, runs, n_repeats=2, n_bootstrap=20)
+    assert list(transfer.columns[:3]) == ["seed", "attribute", "transfer_gap"]
+    assert len(transfer) == len(runs) * 3
+    test = data.splits["test"]
+    one = transfer_gap(transfer_features(runs[SEEDS[0]].z[test]), data.y[test],
+                       data.attributes["colour"].to_numpy(dtype=np.int64)[test], n_repeats=2,
+                       n_bootstrap=20)
+    first = transfer.query("seed == @SEEDS[0] and attribute == 'colour'")
+    assert first["transfer_gap"].item() == pytest.approx(one.value)
+    sep = separation_by_seed(data, runs, n_permutations=10, n_bootstrap=10, bins=10)
+    table = summarise(sep, sweeps, transfer=transfer).set_index("attribute")
+    means = transfer.groupby("attribute")["transfer_gap"].mean()
+    np.testing.assert_allclose(table["transfer_gap"], means[table.index])
+    assert (table["transfer_gap_ci_low"] <= table["transfer_gap"]).all()
+    assert "transfer_gap" not in summarise(sep, sweeps).columns
 
 
 def test_feasible_k_caps_at_the_smallest_group_and_ignores_missing_rows(data) -> None:

@@ -4,9 +4,22 @@ The paper's recipe (§5.5): embed a labelled pilot sample with the frozen model,
 candidate attribute's class-conditional latent separation against chance, and spend balancing or
 collection effort on the attributes that are clearly separated. :func:`advise` does that and adds
 a number a practitioner can act on: the attribute's predicted **allocation sensitivity** (how much
-a group's balanced accuracy moves per unit of its share of the fine-tuning set), read off a
-calibration fitted on the book's own sweeps (:mod:`latentsep.calibration`), with a prediction
+a group's balanced accuracy moves per unit of its share of the fine-tuning set), with a prediction
 interval.
+
+Two measurements per attribute, with different jobs:
+
+- the **separation** excess over a permutation null (:mod:`latentsep.separation`) says whether
+  allocation *can* matter: if the groups are not separated beyond chance, the paper's bound
+  leaves no room for one group's accuracy to move apart from the other's;
+- the **transfer gap** (:mod:`latentsep.transfer`) says how *much* it does: how much better each
+  group is served by a head trained on its own pilot rows than by one trained on the other
+  group's. Separation alone does not rank attributes: groups separated along directions the head
+  ignores (a tint, a frame) are as separated as groups that need different heads, and only the
+  latter are sensitive to allocation (the advisor chapter measures both against sweeps).
+
+The sensitivity is read off a calibration of the transfer gap fitted on the book's own sweeps
+(:mod:`latentsep.calibration`).
 
 Attributes
 ----------
@@ -17,8 +30,8 @@ comparison per value, that value against all the others (``site=C`` vs rest).
 Recommendation rules (stated here once; reports repeat them)
 -------------------------------------------------------------
 Let ``[e_lo, e_hi]`` be the CI of the separation excess over the permutation null, ``[s_lo,
-s_hi]`` the prediction interval of the sensitivity and ``m`` the smallest sensitivity worth acting
-on (``min_effect``, default 0.01 balanced accuracy per unit share):
+s_hi]`` the prediction interval of the sensitivity (from the transfer gap) and ``m`` the smallest
+sensitivity worth acting on (``min_effect``, default 0.01 balanced accuracy per unit share):
 
 1. **no action** ("allocation does not matter here") when ``e_lo ≤ 0`` (the attribute is not
    separated beyond what chance gives at these sample sizes) or ``s_hi < m``;
@@ -53,6 +66,7 @@ from latentsep.separation import separation_table
 from latentsep.stats import allocation_slopes, attribute_sensitivity
 from latentsep.store import ResultStore
 from latentsep.sweep import SweepSpec, run_sweep
+from latentsep.transfer import transfer_table
 
 ACTIONS = ("collect", "balance", "verify", "no action")
 MISSING = ("error", "drop")
@@ -196,13 +210,14 @@ class AdviceReport:
     table : DataFrame
         One row per comparison, ranked by predicted sensitivity: ``rank, attribute, column,
         group_1, group_0, n, n_1, share_1, value, ci_low, ci_high, null_mean, excess,
-        excess_ci_low, excess_ci_high, p_value, n_components, predicted, pi_low, pi_high, action,
+        excess_ci_low, excess_ci_high, p_value, n_components, transfer_gap, transfer_ci_low,
+        transfer_ci_high, own_0, own_1, other_0, other_1, predicted, pi_low, pi_high, action,
         recommendation`` (+ ``measured, measured_ci_low, measured_ci_high, k_train, within_pi,
         verdict`` after verification, see :func:`judge`).
     inputs : dict
         Sample size, dimensions, label and its classes, attribute columns.
     settings : dict
-        Separation and rule settings.
+        Separation, transfer-gap and rule settings.
     calibration : Calibration
     seconds : dict
         Wall time per stage.
@@ -243,9 +258,11 @@ class AdviceReport:
             f"separation: {s['method']} TV on {_components(self.table)} PCA components "
             f"({s['pca_variance']:.0%} variance), {s['n_permutations']} permutations, "
             f"{s['n_bootstrap']} bootstrap resamples, seed {s['seed']}",
+            f"transfer gap: logistic heads on {s['transfer']['n_components']} PCA components, "
+            f"{s['transfer']['n_repeats']} repeated 2-fold cross-fits",
             f"calibration: {c.n_points} points, {c.n_datasets} datasets from "
             f"{', '.join(c.provenance.get('chapters', [])) or '?'} (profile "
-            f"{c.provenance.get('profile', '?')}): slope {c.slope:.3f} per unit excess, "
+            f"{c.provenance.get('profile', '?')}): slope {c.slope:.3f} per unit transfer gap, "
             f"within-dataset R² {c.r2:.2f}, residual SD {c.residual_sd:.3f}, between-dataset SD "
             f"{c.between_sd:.3f}",
             "sensitivity = change of a group's balanced accuracy per unit of its own share of the "
@@ -263,6 +280,9 @@ class AdviceReport:
                                    zip(t["excess"], t["excess_ci_low"], t["excess_ci_high"],
                                        strict=True)],
             "p": t["p_value"].map("{:.3f}".format),
+            f"transfer gap [{pct} CI]": [_interval(g, lo, hi, 3) for g, lo, hi in
+                                         zip(t["transfer_gap"], t["transfer_ci_low"],
+                                             t["transfer_ci_high"], strict=True)],
             f"sensitivity [{pct} PI]": [_interval(p, lo, hi, 3) for p, lo, hi in
                                         zip(t["predicted"], t["pi_low"], t["pi_high"], strict=True)],
         })
@@ -354,15 +374,15 @@ def calibration_chart(calibration: Calibration, table: pd.DataFrame | None = Non
     ----------
     calibration : Calibration
     table : DataFrame, optional
-        An advice table (``attribute, excess, predicted``) drawn as crosses on the line.
+        An advice table (``attribute, transfer_gap, predicted``) drawn as crosses on the line.
     """
     pts = calibration.points.assign(group=calibration_groups(calibration.points))
     span = [x for x in (pts["x"].min(), pts["x"].max()) if math.isfinite(x)]
     if table is not None and len(table):
-        span += [table["excess"].min(), table["excess"].max()]
+        span += [table["transfer_gap"].min(), table["transfer_gap"].max()]
     grid = np.linspace(min(span), max(span), 50)
     band = calibration.predict(grid).assign(x=grid)
-    x_title = "separation excess over the permutation null"
+    x_title = "transfer gap (own-group minus other-group head, balanced accuracy)"
     # each dataset's own least-squares line over its range: how far the shared slope is from each
     own = pd.DataFrame([
         {"group": name, "x": x, "y": np.polyval(np.polyfit(part["x"], part["y"], 1), x)}
@@ -381,7 +401,8 @@ def calibration_chart(calibration: Calibration, table: pd.DataFrame | None = Non
     ]
     if table is not None and len(table):
         layers.append(alt.Chart(table).mark_point(shape="cross", size=80, color="black").encode(
-            x="excess:Q", y="predicted:Q", tooltip=["attribute", "excess", "predicted"]))
+            x="transfer_gap:Q", y="predicted:Q",
+            tooltip=["attribute", "transfer_gap", "predicted"]))
     return alt.layer(*layers).properties(
         title=[f"Calibration: {calibration.n_points} points from {calibration.n_datasets} datasets",
                "black: prediction for a new dataset with its 95 % band; dashed: each dataset's "
@@ -423,11 +444,12 @@ def advise(
         comparison; columns with 3 … ``max_values`` values one comparison per value (one-vs-rest).
     calibration : Calibration, optional
         Default: the calibration shipped with the package. Its separation settings (method,
-        PCA share, bins, edges) are used, so that the excess is on the calibration's scale.
+        PCA share, bins, edges) and transfer-gap settings (components, head strength, repeats)
+        are used, so that the gap is on the calibration's scale.
     n_permutations, n_bootstrap : int
         Permutation null and bootstrap CI sizes (100 each keeps 10,000 × 1,024 well under a
         minute; the p-value's resolution is ``1 / (n_permutations + 1)``); at least 20 each, since
-        the rules need the excess's CI.
+        the rules need the CIs. ``n_bootstrap`` also sizes the transfer gap's CI.
     seed : int
     confidence : float
         Coverage of the CIs and of the prediction interval.
@@ -474,22 +496,30 @@ def advise(
               "n_bootstrap": n_bootstrap, "seed": seed, "confidence": confidence}
     sep = comparison_separation(z, y, comps, sep_kw)
     seconds = {"separation": time.perf_counter() - start}
+    transfer_kw = {**calibration.transfer, "n_bootstrap": n_bootstrap, "seed": seed,
+                   "confidence": confidence}
+    gaps = transfer_table(z, y, {c.name: c.codes for c in comps}, **transfer_kw)
+    gaps = gaps.drop(columns=["gap_0", "gap_1", "n_train"])
+    seconds["transfer"] = time.perf_counter() - start - seconds["separation"]
 
     z_crit = stats.norm.ppf(0.5 + confidence / 2)
-    x_se = (sep["excess_ci_high"] - sep["excess_ci_low"]) / (2 * z_crit)
-    pred = calibration.predict(sep["excess"].to_numpy(), x_se.to_numpy(), confidence=confidence)
-    out = pd.concat([sep.reset_index(drop=True), pred.drop(columns=["se", "df"])], axis=1)
+    x_se = (gaps["transfer_ci_high"] - gaps["transfer_ci_low"]) / (2 * z_crit)
+    pred = calibration.predict(gaps["transfer_gap"].to_numpy(), x_se.to_numpy(),
+                               confidence=confidence)
+    out = pd.concat([sep.merge(gaps, on="attribute", how="left", validate="one_to_one"),
+                     pred.drop(columns=["se", "df"])], axis=1)
     out = out.rename(columns={"prediction": "predicted"})
     out[["action", "recommendation"]] = [
         _recommend(r, min_effect, minority_share) for r in out.itertuples(index=False)
     ]
-    out = out.sort_values(["predicted", "excess"], ascending=False, kind="stable")
+    out = out.sort_values(["predicted", "transfer_gap"], ascending=False, kind="stable")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     report = AdviceReport(
         table=out.reset_index(drop=True),
         inputs={"n": len(z), "dim": z.shape[1], "label": label, "label_values": label_values,
                 "label_share": float(y.mean()), "attributes": columns},
-        settings={**sep_kw, "min_effect": min_effect, "minority_share": minority_share,
+        settings={**sep_kw, "transfer": transfer_kw, "min_effect": min_effect,
+                  "minority_share": minority_share,
                   "max_values": max_values, "missing": missing},
         calibration=calibration,
         seconds=seconds,
@@ -668,6 +698,63 @@ def rank_agreement(
     used = per_group.dropna()
     return {"spearman": value, "ci": (float(low), float(high)), "n": int(used["n"].sum()),
             "groups": len(used), "per_group": per_group}
+
+def pair_concordance(
+    table: pd.DataFrame,
+    *,
+    x: str = "predicted",
+    y: str = "measured",
+    by: str = "dataset",
+    name: str = "attribute",
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Share of the pairs the measurement can order that the prediction orders the same way.
+
+    A rank correlation with a noisy measurement is bounded by the measurement's own noise: when
+    the sweeps cannot tell two attributes apart, no predictor can agree with their order except
+    by chance. This counts only **decisive** pairs: two attributes of one group (dataset) whose
+    measured CIs (``<y>_ci_low`` … ``<y>_ci_high``) do not overlap. A pair agrees when ``x``
+    orders it as the measurement does (a tie in ``x`` does not agree).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per (group, attribute) with ``x``, ``y`` and the CI columns of ``y``.
+    x, y, by, name : str
+        Column names.
+    confidence : float
+        Coverage of the Wilson interval of the share.
+
+    Returns
+    -------
+    dict
+        ``pairs`` (number of decisive pairs), ``agree``, ``share`` (NaN without decisive pairs),
+        ``ci`` (Wilson interval) and ``table`` (DataFrame: ``by, higher, lower`` by measurement,
+        ``agrees``).
+    """
+    check_fraction(confidence, "confidence", low_open=True)
+    low, high = f"{y}_ci_low", f"{y}_ci_high"
+    missing = {x, y, low, high, by, name} - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}; pass the comparison table.")
+    rows = []
+    for group, part in table.groupby(by, sort=True):
+        records = part.to_dict(orient="records")
+        for i, first in enumerate(records):
+            for second in records[i + 1:]:
+                top, bottom = (first, second) if first[y] >= second[y] else (second, first)
+                if bottom[high] < top[low]:
+                    rows.append({by: group, "higher": top[name], "lower": bottom[name],
+                                 "agrees": bool(top[x] > bottom[x])})
+    pairs = pd.DataFrame(rows, columns=[by, "higher", "lower", "agrees"])
+    agree, n = int(pairs["agrees"].sum()), len(pairs)
+    if n == 0:
+        return {"pairs": 0, "agree": 0, "share": float("nan"), "ci": (float("nan"),) * 2,
+                "table": pairs}
+    ci = stats.binomtest(agree, n).proportion_ci(confidence, method="wilson")
+    return {"pairs": n, "agree": agree, "share": agree / n, "ci": (ci.low, ci.high),
+            "table": pairs}
+
 
 def verify_advice(
     z: np.ndarray,

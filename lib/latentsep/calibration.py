@@ -1,28 +1,29 @@
-"""Calibration of latent separation → allocation sensitivity, fitted on the book's own experiments.
+"""Calibration of the transfer gap → allocation sensitivity, fitted on the book's own experiments.
 
-The advisor (:mod:`latentsep.advisor`) measures an attribute's latent separation on a pilot sample
-and needs to turn it into the quantity a practitioner cares about: how much a subgroup's accuracy
-moves when its share of the fine-tuning data moves. The book measures both on every dataset it
-sweeps, so each (dataset, attribute) pair of a chapter is one calibration point
+The advisor (:mod:`latentsep.advisor`) measures each attribute of a pilot sample and needs to turn
+the measurement into the quantity a practitioner cares about: how much a subgroup's accuracy moves
+when its share of the fine-tuning data moves. The book measures both on every dataset it sweeps,
+so each (dataset, attribute) pair of a chapter is one calibration point
 
-- ``x``: separation **excess** over the permutation null (``value − null_mean`` of
-  :func:`latentsep.separation.latent_separation`, histogram estimator on the test split, mean over
-  pre-training seeds). The excess rather than the raw value, because the raw histogram TV carries
-  a small-sample bias that differs between a pilot sample and the book's test sets; the excess
-  removes the part of it that chance produces at the given sizes;
+- ``x``: **transfer gap** (:mod:`latentsep.transfer`) on the test split, mean over pre-training
+  seeds: how much better a group is served by a head trained on its own rows than by one trained
+  on the other group's, in balanced accuracy. Schema 1 used the separation excess over the
+  permutation null instead; within datasets it ranked the attributes no better than chance in the
+  advisor chapter (separated groups whose heads transfer, such as a tint, look as separated as
+  groups whose heads do not), so the separation now decides only whether allocation *can*
+  matter (the paper's bound), and the gap how much it does;
 - ``y``: **attribute sensitivity**, the mean over the attribute's two groups of the OLS slope of
   the group's test balanced accuracy on its own share of the fine-tuning set
   (:func:`latentsep.stats.allocation_slopes` then :func:`latentsep.stats.attribute_sensitivity`),
   in balanced-accuracy units per unit share (share 0 → 1).
 
-Separation and sensitivity live on different scales in different datasets and encoders, so the
-calibration is a line with a **random intercept per dataset** (:func:`fit_calibration`): the
-slope is estimated within datasets, and the spread of the dataset intercepts enters the
-prediction interval for a new dataset, next to the within-dataset noise, the slope's error and
-the new point's own uncertainty in ``x``. The points are stored in the JSON next to the
-coefficients with their provenance (chapters, files and checksums, profile, commit), so a fit
-can be re-done and audited: ``latentsep calibrate --results results/quick --out
-lib/latentsep/resources/calibration.json``.
+The sweeps' fine-tuning sizes and heads differ between datasets, so the calibration is a line with
+a **random intercept per dataset** (:func:`fit_calibration`): the slope is estimated within
+datasets, and the spread of the dataset intercepts enters the prediction interval for a new
+dataset, next to the within-dataset noise, the slope's error and the new point's own uncertainty
+in ``x``. The points are stored in the JSON next to the coefficients with their provenance
+(chapters, files and checksums, profile, commit), so a fit can be re-done and audited:
+``latentsep calibrate --results results/quick --out lib/latentsep/resources/calibration.json``.
 
 Chapters write their points to ``<results>/tables/<chapter>_summary.parquet``; the columns read are
 listed in :data:`SUMMARY_COLUMNS`.
@@ -47,9 +48,10 @@ from scipy import stats
 
 from latentsep.checks import check_finite, check_fraction
 from latentsep.fileio import atomic_write_text
+from latentsep.transfer import DEFAULT_C, DEFAULT_COMPONENTS
 
-SCHEMA_VERSION = 1
-X_COLUMN = "excess"
+SCHEMA_VERSION = 2
+X_COLUMN = "transfer_gap"
 Y_COLUMN = "sensitivity"
 # what <results>/tables/<chapter>_summary.parquet must hold (one row per dataset × attribute): the
 # output of latentsep.experiments.tabular.protocol_summaries (or llrt.summarise with metric
@@ -57,15 +59,17 @@ Y_COLUMN = "sensitivity"
 SUMMARY_COLUMNS = {
     "dataset": "dataset name (e.g. 'coloured_mnist'); the chapter stem when absent",
     "attribute": "attribute name",
-    X_COLUMN: "separation value − permutation-null mean (histogram, pooled edges, 70 % PCA, 50 "
-    "bins) on the test split, mean over pre-training seeds",
+    X_COLUMN: "transfer gap (latentsep.transfer: own-group minus other-group head, balanced "
+    "accuracy, mean over the two groups) on the test split, mean over pre-training seeds",
     Y_COLUMN: "attribute sensitivity: mean of the two groups' slopes of test balanced accuracy on "
     "own share of the fine-tuning set, mean over seeds",
 }  # optional estimator / metric columns are filtered to ESTIMATOR / METRIC
 # chapters whose tables are never calibration points: the advisor chapter checks the calibration
 EXCLUDED_CHAPTERS = ("07_advisor",)
-# the separation estimator the calibration's x was measured with; the advisor must use the same
+# the separation estimator the chapters report next to x; the advisor uses the same
 SEPARATION_SETTINGS = {"method": "histogram", "pca_variance": 0.70, "bins": 50, "edges": "pooled"}
+# the transfer-gap settings behind x (latentsep.transfer defaults); the advisor must use the same
+TRANSFER_SETTINGS = {"n_components": DEFAULT_COMPONENTS, "c": DEFAULT_C, "n_repeats": 5}
 ESTIMATOR = "histogram/pooled"  # its name in latentsep.experiments.llrt.separation_by_seed tables
 METRIC = "balanced_accuracy"  # the sweep metric behind the sensitivity
 _RESOURCE = "calibration.json"
@@ -73,7 +77,7 @@ _RESOURCE = "calibration.json"
 
 @dataclass(frozen=True)
 class Calibration:
-    """A fitted separation → sensitivity model with what is needed for prediction intervals.
+    """A fitted transfer gap → sensitivity model with what is needed for prediction intervals.
 
     The model is ``y = a_d + slope · x + e`` with a random intercept ``a_d`` per dataset (mean
     ``intercept``, standard deviation ``between_sd``) and within-dataset noise ``e`` (standard
@@ -84,7 +88,7 @@ class Calibration:
     intercept : float
         Mean of the dataset intercepts (balanced accuracy per unit share).
     slope : float
-        Within-dataset slope: sensitivity per unit of separation excess.
+        Within-dataset slope: sensitivity per unit of transfer gap.
     residual_sd : float
         Within-dataset residual standard deviation (``n_points − n_datasets − 1`` d.o.f.).
     between_sd : float
@@ -105,7 +109,9 @@ class Calibration:
     points : DataFrame
         ``source, dataset, attribute, x, y``: the calibration points themselves.
     separation : dict
-        Settings of the separation estimator behind ``x`` (:data:`SEPARATION_SETTINGS`).
+        Settings of the separation estimator the advisor reports (:data:`SEPARATION_SETTINGS`).
+    transfer : dict
+        Settings of the transfer gap behind ``x`` (:data:`TRANSFER_SETTINGS`).
     provenance : dict
         Where the points came from (chapters, files with SHA-256, profile, commit, date).
     """
@@ -123,6 +129,7 @@ class Calibration:
     dataset_intercepts: dict[str, float]
     points: pd.DataFrame
     separation: dict[str, Any] = field(default_factory=lambda: dict(SEPARATION_SETTINGS))
+    transfer: dict[str, Any] = field(default_factory=lambda: dict(TRANSFER_SETTINGS))
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def predict(
@@ -133,7 +140,7 @@ class Calibration:
         Parameters
         ----------
         x : array_like, shape (m,)
-            Separation excess of each new attribute.
+            Transfer gap of each new attribute.
         x_se : float or array_like, shape (m,)
             Standard error of each ``x`` (0 treats it as exact).
         confidence : float
@@ -171,7 +178,7 @@ class Calibration:
         """JSON-serialisable form (the schema of the shipped ``calibration.json``)."""
         return {
             "schema_version": SCHEMA_VERSION,
-            "model": "sensitivity = a_dataset + slope * excess + e; a_dataset ~ (intercept, "
+            "model": "sensitivity = a_dataset + slope * transfer_gap + e; a_dataset ~ (intercept, "
                      "between_sd^2), e ~ (0, residual_sd^2); slope within datasets",
             "x": SUMMARY_COLUMNS[X_COLUMN],
             "y": SUMMARY_COLUMNS[Y_COLUMN],
@@ -179,6 +186,7 @@ class Calibration:
             **{name: getattr(self, name) for name in _SCALARS},
             "dataset_intercepts": dict(self.dataset_intercepts),
             "separation": dict(self.separation),
+            "transfer": dict(self.transfer),
             "provenance": dict(self.provenance),
             "points": self.points.to_dict(orient="records"),
         }
@@ -207,6 +215,7 @@ class Calibration:
                                     for k, v in data["dataset_intercepts"].items()},
                 points=pd.DataFrame.from_records(data["points"], columns=list(POINT_COLUMNS)),
                 separation=dict(data["separation"]),
+                transfer=dict(data["transfer"]),
                 provenance=dict(data["provenance"]),
             )
         except KeyError as err:
@@ -238,11 +247,11 @@ def calibration_groups(points: pd.DataFrame) -> np.ndarray:
 def fit_calibration(
     points: pd.DataFrame, *, provenance: Mapping[str, Any] | None = None
 ) -> Calibration:
-    """Fit sensitivity on separation excess with a random intercept per dataset.
+    """Fit sensitivity on the transfer gap with a random intercept per dataset.
 
-    Separation and sensitivity are on different scales in different datasets and encoders (the
-    number of PCA components, the head, the task), so a line pooled over datasets can even slope
-    the wrong way while every dataset ranks its attributes correctly. The fit therefore
+    The gap is measured on a pilot-sized sample with a fixed head, the sensitivity by sweeps whose
+    fine-tuning size and head differ between datasets, so their relation may shift from one
+    dataset to the next. The fit therefore
 
     1. estimates the slope **within** datasets (each dataset's points centred on its own means:
        the fixed-effects estimator), with residual variance ``σ²`` on ``n − D − 1`` d.o.f.;
@@ -256,7 +265,7 @@ def fit_calibration(
     Parameters
     ----------
     points : DataFrame
-        One row per (dataset, attribute) with ``dataset`` and numeric ``x`` (separation excess),
+        One row per (dataset, attribute) with ``dataset`` and numeric ``x`` (transfer gap),
         ``y`` (attribute sensitivity); ``source`` and ``attribute`` are kept when present. A
         random-intercept group is one ``source:dataset`` pair (:func:`calibration_groups`), since
         two chapters may embed the same dataset with different encoders.
@@ -323,6 +332,7 @@ def fit_calibration(
         dataset_intercepts=dict(zip(names.tolist(), intercepts.tolist(), strict=True)),
         points=table,
         separation=dict(SEPARATION_SETTINGS),
+        transfer=dict(TRANSFER_SETTINGS),
         provenance=dict(provenance or {}),
     )
 
@@ -434,6 +444,7 @@ def calibrate(
         **_git_state(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "separation": dict(SEPARATION_SETTINGS),
+        "transfer": dict(TRANSFER_SETTINGS),
         "excluded": sorted(set(exclude)),
         "note": note,
     }

@@ -255,7 +255,7 @@ def _calibrate(args: argparse.Namespace) -> None:
         c = calibration
         print(f"calibration from {c.n_points} points in {c.n_datasets} datasets "
               f"({', '.join(c.provenance['chapters'])}): sensitivity = {c.intercept:.4f} + "
-              f"{c.slope:.4f} · excess, within-dataset R² {c.r2:.3f}, residual SD "
+              f"{c.slope:.4f} · transfer gap, within-dataset R² {c.r2:.3f}, residual SD "
               f"{c.residual_sd:.4f}, between-dataset SD {c.between_sd:.4f}; wrote {args.out}")
 
 
@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     sep.add_argument("--edges", choices=("pooled", "reference"), default="pooled")
     sep.set_defaults(func=_separation)
 
-    cal = sub.add_parser("calibrate", help="re-fit the separation → sensitivity calibration")
+    cal = sub.add_parser("calibrate", help="re-fit the transfer gap → sensitivity calibration")
     cal.add_argument("--results", required=True, help="a profile's results folder, e.g. "
                      "results/quick (reads tables/<chapter>_summary.parquet)")
     cal.add_argument("--out", required=True, help="calibration JSON to write")

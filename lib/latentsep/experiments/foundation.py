@@ -58,6 +58,7 @@ from latentsep.heads import HeadConfig
 from latentsep.models.training import PretrainConfig
 from latentsep.separation import separation_table
 from latentsep.sweep import SweepSpec, run_sweep
+from latentsep.transfer import transfer_table
 
 #: The §5.5 head: one hidden layer of 128 units with dropout (the paper gives no dropout rate;
 #: 0.2 is the library default).
@@ -324,7 +325,7 @@ def run_frozen_protocol(
     seed: int = 0,
     progress: bool = False,
 ) -> ProtocolResult:
-    """Separation and allocation sweeps on frozen embeddings (paper §5.5).
+    """Separation, transfer gap and allocation sweeps on frozen embeddings (paper §5.5).
 
     Parameters
     ----------
@@ -380,6 +381,11 @@ def run_frozen_protocol(
             frames.append(separation_with_fallback(compute, block, estimator))
     separation = pd.concat(frames, ignore_index=True)
     seconds["separation"] = time.perf_counter() - started
+    started = time.perf_counter()
+    test = parts["test"]
+    transfer = transfer_table(z[test], y[test], {n: attributes[n].to_numpy(dtype=float, na_value=np.nan)[test]
+                                                 for n in names}, seed=seed)
+    seconds["transfer"] = time.perf_counter() - started
 
     def smallest(part: str) -> int:
         return min(int((arrays[n][p[part]] == g).sum()) for block, p, arrays in blocks
@@ -398,7 +404,7 @@ def run_frozen_protocol(
     seconds["sweeps"] = time.perf_counter() - started
     return ProtocolResult(name=name, separation=separation, sweeps=pd.concat(sweeps, ignore_index=True),
                           k_train=used[0], k_val=used[1], k_requested=(k_train, k_val),
-                          seconds=seconds)
+                          seconds=seconds, transfer=transfer)
 
 
 # --------------------------------------------------------------------------------------------

@@ -74,6 +74,7 @@ from latentsep.store import (
     fingerprint,
 )
 from latentsep.sweep import SweepSpec, decode_groups, encode_groups, own_share, run_sweep
+from latentsep.transfer import transfer_table
 
 logger = logging.getLogger(__name__)
 
@@ -570,6 +571,50 @@ def separation_by_seed(
     return out.iloc[order].reset_index(drop=True)
 
 
+def transfer_by_seed(
+    data: ProtocolData,
+    runs: Mapping[int, EncoderRun],
+    *,
+    attributes: Sequence[str] | None = None,
+    split: str = "test",
+    seed: int = 0,
+    **kw: Any,
+) -> pd.DataFrame:
+    """Transfer gap (:mod:`latentsep.transfer`) of each attribute on the test split, per seed.
+
+    Parameters
+    ----------
+    data, runs
+        From :func:`pretrained_embeddings`.
+    attributes : sequence of str, optional
+        Default: every column of ``data.attributes``; missing values leave a row out of that
+        attribute only.
+    split : str
+        Rows to estimate on (the same held-out rows as the separation).
+    seed : int
+        Seed of the cross-fitting (the same for every encoder).
+    **kw
+        Keywords of :func:`latentsep.transfer.transfer_table`.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (seed, attribute): ``seed`` then the columns of ``transfer_table``.
+    """
+    names = _attribute_names(data, attributes)
+    if not runs:
+        raise ValueError("runs is empty; pass the dict returned by pretrained_embeddings.")
+    rows = data.splits[check_choice(split, "split", tuple(data.splits))]
+    attrs = {}
+    for name in names:
+        values, known = data.attribute(name)
+        attrs[name] = np.where(known[rows], values[rows], np.nan)
+    frames = [transfer_table(run.z[rows], data.y[rows], attrs, seed=seed, **kw)
+              .assign(seed=run_seed) for run_seed, run in runs.items()]
+    out = pd.concat(frames, ignore_index=True)
+    return out[["seed", *out.columns.drop("seed")]]
+
+
 def separation_differences(
     sep: pd.DataFrame, pairs: Sequence[tuple[str, str]], column: str = "value"
 ) -> pd.DataFrame:
@@ -814,6 +859,7 @@ def summarise(
     metric: str = "balanced_accuracy",
     *,
     estimator: str | None = None,
+    transfer: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per attribute: separation, allocation slopes and full-minus-zero, with 95 % CIs.
 
@@ -831,13 +877,15 @@ def summarise(
         slopes).
     estimator : str, optional
         Which estimator of ``sep`` to use (needed when it holds several).
+    transfer : pd.DataFrame, optional
+        From :func:`transfer_by_seed`; adds ``transfer_gap`` (+CI over seeds).
 
     Returns
     -------
     pd.DataFrame
         ``attribute, separation(+_ci_low/_ci_high), excess(+CI), slope_0, slope_1 (+CIs),
         sensitivity (+CI, mean of the two groups' slopes), full_minus_zero_0/_1 (+CIs),
-        full_minus_zero (+CI, group mean), n_seeds``.
+        full_minus_zero (+CI, group mean), n_seeds`` (+ ``transfer_gap`` with its CI).
     """
     sep = _one_estimator(sep, estimator)
     separation = _with_ci(summarise_seeds(sep, "value", ["attribute"]), "value", "separation")
@@ -853,6 +901,9 @@ def summarise(
               "full_minus_zero"),
         _with_ci(attribute_sensitivity(fmz, "full_minus_zero"), "full_minus_zero", "full_minus_zero"),
     ]
+    if transfer is not None:
+        parts.append(_with_ci(summarise_seeds(transfer, "transfer_gap", ["attribute"]),
+                              "transfer_gap", "transfer_gap"))
     out = pd.concat(parts, axis=1, join="inner")
     out["n_seeds"] = slopes.groupby("attribute")["seed"].nunique()
     out.index.name = "attribute"

@@ -41,6 +41,7 @@ from latentsep.experiments.llrt import (
     pretrained_embeddings,
     separation_by_seed,
     summarise,
+    transfer_by_seed,
 )
 from latentsep.heads import HeadConfig
 from latentsep.models.tabular import TabularMLP
@@ -192,7 +193,10 @@ class ProtocolResult:
     runs : dict[int, EncoderRun] or None
         Pre-trained encoders by seed (None for a frozen encoder).
     seconds : dict[str, float]
-        Wall time per stage (``pretrain``, ``separation``, ``sweeps``, ``embed``).
+        Wall time per stage (``pretrain``, ``separation``, ``transfer``, ``sweeps``, ``embed``).
+    transfer : pd.DataFrame or None
+        Transfer gaps on the test split (:func:`~latentsep.experiments.llrt.transfer_by_seed`
+        layout; without ``seed`` for a frozen encoder).
     """
 
     name: str
@@ -203,6 +207,7 @@ class ProtocolResult:
     k_requested: tuple[int, int]
     runs: dict[int, EncoderRun] | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    transfer: pd.DataFrame | None = None
 
     @property
     def capped(self) -> bool:
@@ -288,7 +293,8 @@ def run_protocol(
     attributes: Sequence[str] | None = None,
     progress: bool = False,
 ) -> ProtocolResult:
-    """Pre-train per seed, measure separation on the test split, run the LLRT sweeps (cached).
+    """Pre-train per seed, measure separation and transfer gap on the test split, run the LLRT
+    sweeps (cached).
 
     Parameters
     ----------
@@ -335,6 +341,9 @@ def run_protocol(
                 pca_variance=pca_variance),
         names, e, seeds=list(runs)) for e in estimators], ignore_index=True)
     seconds["separation"] = time.perf_counter() - started
+    started = time.perf_counter()
+    transfer = transfer_by_seed(data, runs, attributes=names)
+    seconds["transfer"] = time.perf_counter() - started
     used = feasible_k(data, names, k_train), feasible_k(data, names, k_val, split="val_pool")
     started = time.perf_counter()
     sweeps = allocation_sweeps(data, runs, attributes=names, alphas=alphas, k_train=used[0],
@@ -342,7 +351,8 @@ def run_protocol(
                                progress=progress)
     seconds["sweeps"] = time.perf_counter() - started
     return ProtocolResult(name=data.name, separation=separation, sweeps=sweeps, k_train=used[0],
-                          k_val=used[1], k_requested=(k_train, k_val), runs=runs, seconds=seconds)
+                          k_val=used[1], k_requested=(k_train, k_val), runs=runs, seconds=seconds,
+                          transfer=transfer)
 
 
 def protocol_summaries(
@@ -350,27 +360,35 @@ def protocol_summaries(
 ) -> pd.DataFrame:
     """:func:`~latentsep.experiments.llrt.summarise` for every estimator × metric, stacked.
 
-    For a frozen encoder (no pre-training seeds) the separation comes from one encoder: its CI is
-    the estimator's bootstrap interval (:mod:`latentsep.separation`) instead of a t-interval over
-    seeds; slopes still have t-intervals over the sweep seeds.
+    For a frozen encoder (no pre-training seeds) the separation and the transfer gap come from one
+    encoder: their CIs are the estimators' bootstrap intervals (:mod:`latentsep.separation`,
+    :mod:`latentsep.transfer`) instead of t-intervals over seeds; slopes still have t-intervals
+    over the sweep seeds.
 
     Returns
     -------
     pd.DataFrame
         ``estimator, metric`` then the columns of ``summarise`` (``attribute, separation``,
-        ``excess``, ``slope_0/1``, ``sensitivity``, ``full_minus_zero`` … each with CIs).
+        ``excess``, ``slope_0/1``, ``sensitivity``, ``full_minus_zero``, ``transfer_gap`` when
+        the result has one … each with CIs).
     """
-    sep = result.separation
+    sep, transfer = result.separation, result.transfer
     frozen = "seed" not in sep.columns
     if frozen:
-        # One separation value, repeated for every sweep seed so that ``summarise`` can pair it
-        # with the per-seed slopes; its (zero-width) seed interval is replaced below.
+        # One value per attribute, repeated for every sweep seed so that ``summarise`` can pair
+        # it with the per-seed slopes; its (zero-width) seed interval is replaced below.
         seeds = sorted(result.sweeps["seed"].unique())
         sep = pd.concat([sep.assign(seed=s) for s in seeds], ignore_index=True)
+        if transfer is not None:
+            transfer = pd.concat([transfer.assign(seed=s) for s in seeds], ignore_index=True)
     frames = []
     for estimator in sep["estimator"].unique():
         for metric in metrics:
-            table = summarise(sep, result.sweeps, metric, estimator=estimator)
+            table = summarise(sep, result.sweeps, metric, estimator=estimator, transfer=transfer)
+            if frozen and result.transfer is not None:
+                one = result.transfer.set_index("attribute").reindex(table["attribute"])
+                table["transfer_gap_ci_low"] = one["transfer_ci_low"].to_numpy()
+                table["transfer_gap_ci_high"] = one["transfer_ci_high"].to_numpy()
             if frozen:
                 one = result.separation[result.separation["estimator"] == estimator]
                 one = one.set_index("attribute").reindex(table["attribute"])
