@@ -56,6 +56,7 @@ lint:  ## ruff over the library, tests, chapters and tools
 bench: env  ## speed benchmarks (ratios against the naive way, measured in the same run)
 	$(PY) benchmarks/separation.py
 	$(PY) benchmarks/sweep.py
+	$(PY) benchmarks/transfer.py
 
 calibrate: execute  ## re-fit the advisor's transfer gap -> sensitivity calibration from the executed chapters
 	$(VENV)/bin/latentsep calibrate --results results/$(PROFILE) --out lib/latentsep/resources/calibration.json

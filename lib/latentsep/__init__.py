@@ -9,6 +9,8 @@ Main entry points
 - :func:`latentsep.separation.latent_separation` — class-conditional latent separation with a
   permutation null and a bootstrap CI (paper-faithful histogram TV and better estimators);
   :func:`latentsep.separation.separation_table` for many attributes at once.
+- :func:`latentsep.transfer.transfer_table` — how much better each group is served by a head
+  trained on its own rows than by one trained on the other group's (cross-fitted).
 - :func:`latentsep.sweep.run_sweep` — resumable allocation sweeps with batched last-layer heads.
 - :mod:`latentsep.stats` — allocation slopes, correlations with CIs, the TV bound check.
 - :func:`latentsep.advisor.advise` and the ``latentsep`` command — which attributes need balancing.
@@ -30,6 +32,7 @@ _LAZY = {
     "latent_separation": "latentsep.separation",
     "marginal_tv": "latentsep.separation",
     "separation_table": "latentsep.separation",
+    "transfer_table": "latentsep.transfer",
 }
 
 __all__ = ["__version__", *_LAZY]
