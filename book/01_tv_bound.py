@@ -221,6 +221,26 @@ attained
 # uses it.
 
 # %% [markdown]
+# ### What the bound says about the transfer gap (ours)
+#
+# The [advisor](07_advisor.ipynb) measures a **transfer gap**: how much better each group is served
+# by a head trained on its own data, $g_a$, than by one trained on the other group's, $g_{\bar a}$.
+# Per class, group $a$'s gap is $G_y(a) = P_{y,a}(C_y(g_a)) - P_{y,a}(C_y(g_{\bar a}))$. Regroup
+# the two groups' gaps by head instead of by group:
+#
+# $$G_y(a) + G_y(\bar a) = \big[P_{y,a}(C_y(g_a)) - P_{y,\bar a}(C_y(g_a))\big]
+#   + \big[P_{y,\bar a}(C_y(g_{\bar a})) - P_{y,a}(C_y(g_{\bar a}))\big] \le 2\,\varepsilon_y,$$
+#
+# by step 3 applied to each head. No other assumption is used: not (A1), not the shares. The
+# attribute's gap, the mean over its two groups of the balanced-accuracy gaps, is therefore at most
+# $\tfrac12 \sum_y \varepsilon_y$: **separation caps the transfer gap**. The converse fails. Groups
+# can be perfectly separated along a direction both heads ignore, and then the gap is 0. This is why
+# the advisor uses separation to decide whether allocation *can* matter and the gap to say how much
+# it does. `tests/test_transfer.py` checks a Gaussian case: the label direction turns by 90° between
+# the groups, the gap is $\Phi(1) - \tfrac12 \approx 0.341$ and the cap
+# $2\Phi(1/\sqrt2) - 1 \approx 0.520$.
+
+# %% [markdown]
 # ## An exact check on Gaussian latents
 #
 # In every cell, $Z \mid Y{=}y, A{=}a \sim \mathcal N(\mu_{y,a}, \Sigma)$, with one $\Sigma$ shared by

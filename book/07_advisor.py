@@ -31,7 +31,9 @@
 # - a **recommendation**: balance, collect more of a group, no action, or verify first.
 #
 # The separation decides whether allocation *can* matter: the paper's bound says that groups
-# which are not separated cannot drift apart. The transfer gap says how *much* it matters. The
+# which are not separated cannot drift apart, and the same step of its proof caps the transfer gap
+# by the class-conditional TV ([chapter 01](01_tv_bound.ipynb)). The transfer gap says how *much*
+# it matters. The
 # first version of this chapter predicted the sensitivity from the separation alone, as the
 # paper's recipe does, and its ranking did not agree with the sweeps (within-dataset Spearman
 # 0.15 [−0.27, 0.56]). Both predictors are compared below. One caveat on the comparison: two

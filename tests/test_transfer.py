@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from latentsep.transfer import _subsample, transfer_features, transfer_gap, transfer_table
 
@@ -25,6 +26,24 @@ def test_label_rule_that_flips_between_groups_gives_a_gap_near_one() -> None:
     assert min(gap.gap_0, gap.gap_1) > 0.8
     assert gap.other_0 < 0.15 and gap.own_0 > 0.9
     assert gap.ci_low <= gap.value <= gap.ci_high
+
+
+def test_gaussian_known_answer_and_the_tv_cap() -> None:
+    # unit-variance classes ±1 apart along x0 in group 0 and along x1 in group 1: a group's own
+    # head reaches Φ(1), the other group's head sees pure noise (1/2)
+    rng = np.random.default_rng(0)
+    n = 4000
+    y, a = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    x = rng.normal(size=(n, 2))
+    x[:, 0] += (2 * y - 1) * (a == 0)
+    x[:, 1] += (2 * y - 1) * (a == 1)
+    gap = transfer_gap(x, y, a, c=1.0)
+    expected = norm.cdf(1) - 0.5  # 0.341
+    cap = 2 * norm.cdf(1 / np.sqrt(2)) - 1  # TV between N((±1, 0), I) and N((0, ±1), I): 0.520
+    assert gap.value == pytest.approx(expected, abs=0.03)
+    assert gap.ci_high < cap
+    assert gap.own_0 == pytest.approx(norm.cdf(1), abs=0.03)
+    assert gap.other_0 == pytest.approx(0.5, abs=0.04)
 
 
 def test_separable_groups_whose_heads_transfer_have_no_gap() -> None:

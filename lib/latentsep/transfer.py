@@ -22,6 +22,11 @@ cancels in that mean, as it does in the sensitivity. Unlike a histogram TV the g
 positive small-sample bias: for an attribute unrelated to the embeddings both heads are draws
 from the same distribution, so the gap is centred on 0.
 
+Separation caps the gap. For fixed heads ``g_a``, ``g_b`` and class ``y``, regrouping the two
+groups' gaps by head gives ``G_y(a) + G_y(b) ≤ 2·TV(P(Z | y, a), P(Z | y, b))``, so the attribute's
+gap is at most the mean over classes of the class-conditional (joint) TV, with no assumption on
+shares or label rates (chapter 01 derives it next to the paper's bound).
+
 The CI is a paired, stratified bootstrap over the held-out rows: each row's own-minus-other
 correctness (averaged over repeats) is resampled within its class × group cell. It covers the
 evaluation noise of the pilot sample, not the choice of the pilot sample's training rows, which
