@@ -699,6 +699,7 @@ def rank_agreement(
     return {"spearman": value, "ci": (float(low), float(high)), "n": int(used["n"].sum()),
             "groups": len(used), "per_group": per_group}
 
+
 def pair_concordance(
     table: pd.DataFrame,
     *,

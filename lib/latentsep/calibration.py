@@ -48,7 +48,7 @@ from scipy import stats
 
 from latentsep.checks import check_finite, check_fraction
 from latentsep.fileio import atomic_write_text
-from latentsep.transfer import DEFAULT_C, DEFAULT_COMPONENTS
+from latentsep.transfer import DEFAULT_C, DEFAULT_COMPONENTS, DEFAULT_REPEATS
 
 SCHEMA_VERSION = 2
 X_COLUMN = "transfer_gap"
@@ -69,7 +69,8 @@ EXCLUDED_CHAPTERS = ("07_advisor",)
 # the separation estimator the chapters report next to x; the advisor uses the same
 SEPARATION_SETTINGS = {"method": "histogram", "pca_variance": 0.70, "bins": 50, "edges": "pooled"}
 # the transfer-gap settings behind x (latentsep.transfer defaults); the advisor must use the same
-TRANSFER_SETTINGS = {"n_components": DEFAULT_COMPONENTS, "c": DEFAULT_C, "n_repeats": 5}
+TRANSFER_SETTINGS = {"n_components": DEFAULT_COMPONENTS, "c": DEFAULT_C,
+                     "n_repeats": DEFAULT_REPEATS}
 ESTIMATOR = "histogram/pooled"  # its name in latentsep.experiments.llrt.separation_by_seed tables
 METRIC = "balanced_accuracy"  # the sweep metric behind the sensitivity
 _RESOURCE = "calibration.json"

@@ -51,6 +51,7 @@ from latentsep.checks import as_2d_float, as_binary, check_fraction, check_posit
 # of attributes whose sweeps are flat.
 DEFAULT_C = 0.1
 DEFAULT_COMPONENTS = 64
+DEFAULT_REPEATS = 5
 MIN_CELL = 2  # rows per class × group cell: both folds must see every cell
 
 
@@ -112,7 +113,7 @@ def transfer_features(z: Any, n_components: int = DEFAULT_COMPONENTS) -> np.ndar
     return PCA(k, svd_solver="covariance_eigh").fit_transform(x)
 
 
-def _cells(y: np.ndarray, a: np.ndarray, name: str) -> None:
+def _check_cells(y: np.ndarray, a: np.ndarray, name: str) -> None:
     for g in (0, 1):
         for c in (0, 1):
             count = int(((a == g) & (y == c)).sum())
@@ -154,7 +155,7 @@ def transfer_gap(
     a: Any,
     *,
     name: str = "attribute",
-    n_repeats: int = 5,
+    n_repeats: int = DEFAULT_REPEATS,
     n_bootstrap: int = 200,
     c: float = DEFAULT_C,
     confidence: float = 0.95,
@@ -199,7 +200,7 @@ def transfer_gap(
     check_fraction(confidence, "confidence", low_open=True)
     if not (np.isfinite(c) and c > 0):
         raise ValueError(f"c must be a positive number (inverse L2 strength); got {c!r}.")
-    _cells(y, a, name)
+    _check_cells(y, a, name)
     cells = 2 * a + y
     rng = np.random.default_rng(seed)
     own = np.zeros(len(y))

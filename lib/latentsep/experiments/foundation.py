@@ -383,8 +383,8 @@ def run_frozen_protocol(
     seconds["separation"] = time.perf_counter() - started
     started = time.perf_counter()
     test = parts["test"]
-    transfer = transfer_table(z[test], y[test], {n: attributes[n].to_numpy(dtype=float, na_value=np.nan)[test]
-                                                 for n in names}, seed=seed)
+    groups = {n: attributes[n].to_numpy(dtype=float, na_value=np.nan)[test] for n in names}
+    transfer = transfer_table(z[test], y[test], groups, seed=seed)
     seconds["transfer"] = time.perf_counter() - started
 
     def smallest(part: str) -> int:
