@@ -26,6 +26,7 @@ env: $(VENV)/.installed  ## create .venv and install latentsep with every extra
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"Python 3.11 or newer is needed, found {v.major}.{v.minor} at {sys.executable}; install python3.11 or run make PYTHON=/path/to/python3.11")'
+	@test -x $(PY) || $(PYTHON) tools/disk-space.py $(VENV) 8
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[all]'

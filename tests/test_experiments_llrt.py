@@ -115,9 +115,10 @@ def test_second_call_reads_the_cache_and_a_corrupt_entry_is_retrained(data, runs
         pd.testing.assert_frame_equal(again[seed].history, runs[seed].history)
     folder = cache / "encoders" / runs[1].key
     assert json.loads((folder / "meta.json").read_text())["best_epoch"] == runs[1].best_epoch
-    z = np.load(folder / "z.npy")
-    z[0, 0] += 1
-    np.save(folder / "z.npy", z)  # bytes no longer match the sidecar's checksum
+    assert sorted(p.name for p in folder.iterdir()) == ["history.parquet", "meta.json", "model.pt"]
+    weights = bytearray((folder / "model.pt").read_bytes())
+    weights[-1] ^= 1
+    (folder / "model.pt").write_bytes(bytes(weights))  # bytes no longer match the sidecar's checksum
     trained = []
     original = llrt.pretrain
     monkeypatch.setattr(llrt, "pretrain", lambda *a, **k: trained.append(k["seed"]) or original(*a, **k))
@@ -125,6 +126,26 @@ def test_second_call_reads_the_cache_and_a_corrupt_entry_is_retrained(data, runs
                                   progress=False)
     assert trained == [1] and not fixed[1].from_cache
     np.testing.assert_array_equal(fixed[1].z, runs[1].z)  # bitwise reproducible retraining
+
+
+def test_cached_embeddings_are_recomputed_and_checked_against_training_time(data, runs, cache,
+                                                                            caplog) -> None:
+    folder = cache / "encoders" / runs[2].key
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["z_sha256"] = "0" * 64  # as if re-embedding on this machine gave other bytes
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with caplog.at_level("WARNING", logger="latentsep.experiments.llrt"):
+        again = pretrained_embeddings(data, small_cnn, seeds=[2], config=CONFIG, cache_dir=cache,
+                                      progress=False)
+    assert again[2].from_cache and "differ from those at training time" in caplog.text
+    del meta["z_sha256"]  # an entry written before the embeddings left the cache
+    (folder / "meta.json").write_text(json.dumps(meta))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="latentsep.experiments.llrt"):
+        retrained = pretrained_embeddings(data, small_cnn, seeds=[2], config=CONFIG, cache_dir=cache,
+                                          progress=False)
+    assert not retrained[2].from_cache and "outdated" in caplog.text
+    np.testing.assert_array_equal(retrained[2].z, runs[2].z)
 
 
 def test_a_changed_setting_is_a_new_cache_entry(data, runs, cache) -> None:

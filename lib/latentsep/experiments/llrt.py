@@ -2,11 +2,14 @@
 
 1. :func:`pretrained_embeddings` pre-trains an encoder once per seed on the ``pretrain_train`` /
    ``pretrain_val`` split (optionally with an invariance penalty) and embeds every row. Each run
-   is cached on disk under ``cache_dir/encoders/<key>/``: ``z.npy`` (embeddings), ``history.parquet``
-   (per-epoch log), ``model.pt`` (weights) and ``meta.json``, the sidecar written last with the
-   sha256 of the other three. The key hashes the data (inputs, labels, pre-training indices), the
+   is cached on disk under ``cache_dir/encoders/<key>/``: ``history.parquet`` (per-epoch log),
+   ``model.pt`` (weights) and ``meta.json``, the sidecar written last with the sha256 of the other
+   two and of the embeddings. The key hashes the data (inputs, labels, pre-training indices), the
    model's architecture and seeded initial weights, the optimiser settings, the seed, the penalty
-   and λ; an entry whose sidecar is missing or whose checksums do not match is recomputed.
+   and λ; an entry whose sidecar is missing or whose checksums do not match is recomputed. The
+   embeddings are not stored (they were 95 % of the quick book's 4 GB cache): a cached run
+   re-embeds the data with its weights, one forward pass, and warns if the result differs from
+   the embeddings recorded at training time (other hardware or thread count).
 2. :func:`separation_by_seed` estimates the class-conditional latent separation of every
    attribute on the **test** split's embeddings, once per pre-training seed (paper §4).
 3. :func:`allocation_sweeps` runs last-layer retraining at every allocation with
@@ -79,7 +82,7 @@ from latentsep.transfer import transfer_table
 logger = logging.getLogger(__name__)
 
 SPLITS = ("pretrain_train", "pretrain_val", "test", "pool", "val_pool")
-_RUN_FILES = ("z.npy", "history.parquet", "model.pt")
+_RUN_FILES = ("history.parquet", "model.pt")
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,14 +337,15 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _z_sha256(z: np.ndarray) -> str:
+    return _sha256(np.ascontiguousarray(z, dtype=np.float32).tobytes())
+
+
 def _save_run(folder: Path, z: np.ndarray, history: pd.DataFrame,
               state_dict: Mapping[str, torch.Tensor], meta: dict) -> None:
-    """Write the three files, then the sidecar with their checksums (the commit record)."""
+    """Write the two files, then the sidecar with their checksums and the embeddings' (the commit record)."""
     folder.mkdir(parents=True, exist_ok=True)
     blobs = {}
-    buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(z, dtype=np.float32), allow_pickle=False)
-    blobs["z.npy"] = buffer.getvalue()
     buffer = io.BytesIO()
     history.to_parquet(buffer, engine="pyarrow")
     blobs["history.parquet"] = buffer.getvalue()
@@ -351,12 +355,13 @@ def _save_run(folder: Path, z: np.ndarray, history: pd.DataFrame,
     for name, blob in blobs.items():
         atomic_write_bytes(folder / name, blob)
     sidecar = {**meta, "sha256": {name: _sha256(blob) for name, blob in blobs.items()},
-               "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "library_version": LIBRARY_VERSION}
+               "z_sha256": _z_sha256(z), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+               "library_version": LIBRARY_VERSION}
     atomic_write_bytes(folder / "meta.json", json.dumps(sidecar, indent=1, sort_keys=True).encode())
 
 
-def _load_run(folder: Path) -> tuple[np.ndarray, pd.DataFrame, dict, dict] | None:
-    """The cached run in ``folder``, or None when absent, partial or corrupt."""
+def _load_run(folder: Path) -> tuple[pd.DataFrame, dict, dict] | None:
+    """The cached run in ``folder`` (history, weights, sidecar), or None when absent, partial or corrupt."""
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
         return None
@@ -365,14 +370,16 @@ def _load_run(folder: Path) -> tuple[np.ndarray, pd.DataFrame, dict, dict] | Non
         blobs = {name: (folder / name).read_bytes() for name in _RUN_FILES}
         if any(_sha256(blob) != meta["sha256"][name] for name, blob in blobs.items()):
             raise ValueError("checksum mismatch")
-        z = np.load(io.BytesIO(blobs["z.npy"]), allow_pickle=False)
+        if "z_sha256" not in meta:  # written before the embeddings left the cache
+            raise ValueError("no checksum of the embeddings")
         history = pd.read_parquet(io.BytesIO(blobs["history.parquet"]))
         state = torch.load(io.BytesIO(blobs["model.pt"]), weights_only=True)
     except (OSError, KeyError, ValueError, json.JSONDecodeError, RuntimeError) as err:
-        logger.warning("encoder cache %s is unreadable or corrupt (%s); recomputing it.", folder, err)
+        logger.warning("encoder cache %s is unreadable, corrupt or outdated (%s); recomputing it.",
+                       folder, err)
         meta_path.unlink(missing_ok=True)
         return None
-    return z, history, state, meta
+    return history, state, meta
 
 
 def pretrained_embeddings(
@@ -451,8 +458,16 @@ def pretrained_embeddings(
         folder = root / key
         found = _load_run(folder)
         if found is not None:
-            z, history, state, meta = found
+            history, state, meta = found
             best_epoch = int(meta["best_epoch"])
+            model.load_state_dict(state)
+            with torch_threads(config.num_threads):
+                z = embed_array(model, data.x, batch_size=config.eval_batch_size)
+            if _z_sha256(z) != meta["z_sha256"]:
+                logger.warning(
+                    "encoder %s (seed %d): the embeddings re-computed from its cached weights differ "
+                    "from those at training time (other hardware, torch build or thread count); "
+                    "results computed from them may differ in the last digits.", key[:12], seed)
         else:
             result = pretrain(model, data.x[train], data.y[train], data.x[val], data.y[val],
                               config=config, seed=seed, groups_train=groups, regularizer=regularizer,
