@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from latentsep import store as store_mod
-from latentsep.store import ResultStore, cached, canonical_json, fingerprint
+from latentsep.store import ResultStore, cached, canonical_json, code_fingerprint, fingerprint
 
 
 @dataclasses.dataclass
@@ -178,3 +178,44 @@ def test_bad_arguments_name_the_fix(tmp_path):
         store.get("../../etc/passwd")
     with pytest.raises(ValueError, match="pandas DataFrame"):
         store.put(store.key(CONFIG, "fp"), [1, 2, 3])
+
+
+@pytest.fixture
+def package(tmp_path, monkeypatch):
+    """A throwaway package ``cfpkg``: ``top`` imports ``mid`` (inside a function) and ``sub.leaf``."""
+    root = tmp_path / "cfpkg"
+    (root / "sub").mkdir(parents=True)
+    files = {
+        "__init__.py": "",
+        "top.py": "import json\n\ndef f():\n    from cfpkg import mid\n    return mid\n",
+        "mid.py": "from cfpkg.sub import leaf\nfrom cfpkg.other import NAME\n",
+        "other.py": "NAME = 1\n",
+        "unrelated.py": "X = 1\n",
+        "sub/__init__.py": "",
+        "sub/leaf.py": "Y = 2\n",
+    }
+    for name, text in files.items():
+        (root / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code_fingerprint.cache_clear()
+    yield root
+    code_fingerprint.cache_clear()
+
+
+def test_code_fingerprint_follows_the_package_imports_transitively(package) -> None:
+    before = code_fingerprint("cfpkg.top")
+    assert len(before) == 32 and code_fingerprint("cfpkg.top") == before
+    for name, changes in [("unrelated.py", False), ("sub/leaf.py", True), ("other.py", True),
+                          ("mid.py", True)]:
+        code_fingerprint.cache_clear()
+        path = package / name
+        path.write_text(path.read_text() + "# edited\n")
+        after = code_fingerprint("cfpkg.top")
+        assert (after != before) == changes, name
+        before = after
+    assert code_fingerprint("cfpkg.top", "cfpkg.unrelated") != code_fingerprint("cfpkg.top")
+
+
+def test_code_fingerprint_names_a_module_without_source(package) -> None:
+    with pytest.raises(ValueError, match=r"'cfpkg\.missing' is not a module.*latentsep\.sweep"):
+        code_fingerprint("cfpkg.missing")

@@ -108,6 +108,9 @@ def test_cached_sweep_is_identical_and_computes_nothing(reference, data, tmp_pat
                          head=HeadConfig(**{**HEAD.__dict__, "lr": 1e-2}))]
     run_sweep(z, y, attrs, splits, changed, tmp_path, progress=False)
     assert counter.calls == 1  # any config change is a new unit
+    monkeypatch.setattr(sweep_mod, "code_fingerprint", lambda *modules: "edited heads")
+    run_sweep(z, y, attrs, splits, changed, tmp_path, progress=False)
+    assert counter.calls == 2  # so is an edit to the code that computes it
 
 
 def test_resume_after_crash_recomputes_only_missing_units(reference, data, tmp_path, monkeypatch):

@@ -37,7 +37,7 @@ from tqdm import tqdm
 from latentsep.checks import check_choice, check_positive_int
 from latentsep.device import default_device
 from latentsep.fileio import atomic_write_bytes
-from latentsep.store import LIBRARY_VERSION, canonical_json, fingerprint
+from latentsep.store import LIBRARY_VERSION, canonical_json, code_fingerprint, fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -510,7 +510,7 @@ def embed_dataset(
         raise ValueError("inputs is empty; pass at least one image or text to embed.")
     parts = {"encoder": encoder.name, "weights": encoder.weights_id,
              "settings": dict(encoder.settings), "dim": encoder.dim, "n": n,
-             "inputs": input_fingerprint(data), "extra": key_extra}
+             "inputs": input_fingerprint(data), "extra": key_extra, "code": code_fingerprint(__name__)}
     key = hashlib.sha256(canonical_json(parts).encode()).hexdigest()[:24]
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,10 @@
 
 An entry is addressed by ``key = sha256(canonical JSON of {configuration, input fingerprint,
 library version})``, so that changing any field of a configuration, any input array or the
-library version gives a new key and never a stale hit. On disk an entry is two files in
-``root/<key[:2]>/``:
+library version gives a new key and never a stale hit. Callers put :func:`code_fingerprint` of the
+modules that compute an entry into its configuration, so that editing that code (a new trainer, a
+faster forward pass with other rounding) is a new key too, even between releases. On disk an
+entry is two files in ``root/<key[:2]>/``:
 
 * ``<key>.parquet`` — the table;
 * ``<key>.json`` — the sidecar: configuration, fingerprint, caller metadata (seeds, …), creation
@@ -21,8 +23,11 @@ writers of *different* keys are safe, also across machines sharing a filesystem.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
 import hashlib
+import importlib.util
 import io
 import json
 import logging
@@ -44,6 +49,69 @@ try:
     LIBRARY_VERSION = version("latentsep")
 except PackageNotFoundError:  # running from a source tree without installation
     LIBRARY_VERSION = "0+unknown"
+
+
+def _source_path(module: str) -> Path | None:
+    """The ``.py`` file of a dotted module name, found without importing anything but its top package."""
+    package, *parts = module.split(".")
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    base = Path(spec.submodule_search_locations[0]).joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(module: str) -> set[str]:
+    """Modules of ``module``'s own package that its source imports, at any depth of the file."""
+    path = _source_path(module)
+    if path is None:
+        raise ValueError(f"code_fingerprint: {module!r} is not a module of a package with Python "
+                         "source; pass a dotted module name such as 'latentsep.sweep'.")
+    package = module.split(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == package}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                and node.module.split(".")[0] == package:
+            found.add(node.module)
+            # ``from latentsep.models import training`` imports a module, not a name
+            found |= {f"{node.module}.{alias.name}" for alias in node.names
+                      if _source_path(f"{node.module}.{alias.name}") is not None}
+    return found
+
+
+@functools.cache
+def code_fingerprint(*modules: str) -> str:
+    """Hash of the source of ``modules`` and of every module of their package they import, transitively.
+
+    Parameters
+    ----------
+    *modules : str
+        Dotted names of the modules whose code computes a cached result (e.g. ``"latentsep.sweep"``).
+
+    Returns
+    -------
+    str
+        32 hexadecimal characters (blake2b). Imports are read from the source with :mod:`ast`,
+        including imports inside functions. Computed once per process: the code a process runs is
+        the code it imported at start.
+    """
+    seen: set[str] = set()
+    todo = list(modules)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(_imports(module))
+    digest = hashlib.blake2b(digest_size=16)
+    for module in sorted(seen):
+        digest.update(f"{module}\0".encode())
+        digest.update(_source_path(module).read_bytes())
+    return digest.hexdigest()
 
 
 def canonical(obj: Any, path: str = "config") -> Any:

@@ -43,7 +43,7 @@ from latentsep.checks import (
 from latentsep.executor import Executor, LocalExecutor
 from latentsep.heads import HeadConfig, fit_heads
 from latentsep.metrics import subgroup_metrics
-from latentsep.store import ResultStore, fingerprint
+from latentsep.store import ResultStore, code_fingerprint, fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ def run_sweep(
     for i, spec in enumerate(specs):
         a = attrs[spec.attribute]
         inputs = f"{base}-{fingerprint(a)}"
-        config = {"kind": "allocation_sweep_unit", "spec": spec}
+        config = {"kind": "allocation_sweep_unit", "spec": spec, "code": code_fingerprint(__name__)}
         key = store.key(config, inputs)
         cached = store.get(key)
         if cached is not None:

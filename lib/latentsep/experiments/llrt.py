@@ -74,6 +74,7 @@ from latentsep.store import (
     LIBRARY_VERSION,
     ResultStore,
     canonical,
+    code_fingerprint,
     fingerprint,
 )
 from latentsep.sweep import SweepSpec, decode_groups, encode_groups, own_share, run_sweep
@@ -453,7 +454,7 @@ def pretrained_embeddings(
         model = build_model(model_factory, seed)
         key_config = {"kind": "pretrained_encoder", "model": _model_id(model), "config": config,
                       "seed": seed, "regularizer": _regularizer_id(regularizer), "lam": float(lam),
-                      "groups_attribute": groups_attribute}
+                      "groups_attribute": groups_attribute, "code": code_fingerprint("latentsep.models")}
         key = ResultStore.key(key_config, inputs)
         folder = root / key
         found = _load_run(folder)
@@ -807,6 +808,7 @@ def ablation_sweeps(
     store = ResultStore(store_dir)
     executor = executor if executor is not None else LocalExecutor(progress=progress)
     base = fingerprint(data.y, *(data.splits[p] for p in ("pool", "val_pool", "test")))
+    code = code_fingerprint("latentsep.models", "latentsep.allocation", "latentsep.sweep")
     tables: list[pd.DataFrame | None] = []
     todo: list[tuple[int, _AblationUnit]] = []
     for seed, run in runs.items():
@@ -820,7 +822,7 @@ def ablation_sweeps(
                     key_config = {"kind": "ablation_unit", "mode": mode, "attribute": name,
                                   "alpha": float(alpha), "seed": seed, "k_train": k_train,
                                   "k_val": k_val, "config": config, "model": model_id,
-                                  "encoder": run.key if mode == "full" else None}
+                                  "encoder": run.key if mode == "full" else None, "code": code}
                     key = store.key(key_config, inputs)
                     cached = store.get(key)
                     tables.append(None if cached is None else decode_groups(cached))
