@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -93,3 +95,15 @@ def test_readme_puts_the_two_commands_first() -> None:
     readme = (ROOT / "README.md").read_text()
     first_block = readme.split("```")[1]
     assert "make book" in first_block and "make test" in first_block
+
+
+def test_make_env_refuses_a_disk_too_small_for_the_environment(tmp_path: Path) -> None:
+    script = ROOT / "tools" / "disk-space.py"
+    venv = tmp_path / "not" / "yet" / ".venv"  # checked on its nearest existing parent
+    ok = subprocess.run([sys.executable, script, venv, "0.001"], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stderr == ""
+    short = subprocess.run([sys.executable, script, venv, "1e9"], capture_output=True, text=True)
+    assert short.returncode == 1
+    assert re.search(r"GiB free on the disk holding .*needs about 1e\+09 GiB.*make VENV=", short.stderr)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "tools/disk-space.py $(VENV)" in makefile  # runs before pip, only when .venv is new
