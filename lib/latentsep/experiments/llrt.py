@@ -462,25 +462,24 @@ def pretrained_embeddings(
             history, state, meta = found
             best_epoch = int(meta["best_epoch"])
             model.load_state_dict(state)
-            with torch_threads(config.num_threads):
-                z = embed_array(model, data.x, batch_size=config.eval_batch_size)
-            if _z_sha256(z) != meta["z_sha256"]:
-                logger.warning(
-                    "encoder %s (seed %d): the embeddings re-computed from its cached weights differ "
-                    "from those at training time (other hardware, torch build or thread count); "
-                    "results computed from them may differ in the last digits.", key[:12], seed)
         else:
             result = pretrain(model, data.x[train], data.y[train], data.x[val], data.y[val],
                               config=config, seed=seed, groups_train=groups, regularizer=regularizer,
                               lam=lam, progress=progress)
-            with torch_threads(config.num_threads):
-                z = embed_array(result.model, data.x, batch_size=config.eval_batch_size)
-            history, best_epoch = result.history, result.best_epoch
-            state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
+            model, history, best_epoch = result.model, result.history, result.best_epoch
+            state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        with torch_threads(config.num_threads):
+            z = embed_array(model, data.x, batch_size=config.eval_batch_size)
+        if found is None:
             _save_run(folder, z, history, state,
                       {"key": key, "config": canonical(key_config), "inputs": inputs,
                        "dataset": data.name, "best_epoch": best_epoch,
                        "seconds": float(history["seconds"].sum())})
+        elif _z_sha256(z) != meta["z_sha256"]:
+            logger.warning(
+                "encoder %s (seed %d): the embeddings re-computed from its cached weights differ "
+                "from those at training time (other hardware, torch build or thread count); "
+                "results computed from them may differ in the last digits.", key[:12], seed)
         bacc, baseline = _baseline(data, z, state)
         runs[seed] = EncoderRun(seed=seed, z=z, history=history, best_epoch=best_epoch,
                                 test_balanced_accuracy=bacc, baseline=baseline, state_dict=state,
