@@ -5,7 +5,7 @@ k_train = 23,840, k_val = 5,950, ≤ 50 epochs with the paper's early stopping, 
 the paper's Coloured-MNIST last-layer retraining at full size. Timed end to end through
 ``latentsep.sweep.run_sweep`` (sampling, training, per-group metrics, result store), then compared with
 
-(a) the naive per-run PyTorch loop, ``latentsep.heads.fit_head_reference`` (``nn.Linear``,
+(a) the naive per-run PyTorch loop, ``latentsep.reference.fit_head_reference`` (``nn.Linear``,
     autograd, ``torch.optim``; same protocol and random streams), and
 (b) scikit-learn ``LogisticRegression`` (lbfgs, default settings) fitted per run,
 
@@ -41,7 +41,8 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from latentsep.allocation import allocation_indices, split_indices
-from latentsep.heads import HeadConfig, fit_head_reference
+from latentsep.heads import HeadConfig
+from latentsep.reference import fit_head_reference
 from latentsep.stats import allocation_slopes
 from latentsep.store import ResultStore
 from latentsep.sweep import PAPER_ALPHAS, PAPER_SEEDS, SweepSpec, run_sweep

@@ -6,13 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from latentsep.heads import (
-    HeadConfig,
-    _dropout_keep,
-    _init_weights,
-    fit_head_reference,
-    fit_heads,
-)
+from latentsep.headruns import dropout_keep, init_weights
+from latentsep.heads import HeadConfig, fit_heads
+from latentsep.reference import fit_head_reference
 
 
 def toy(n=500, d=6, seed=0):
@@ -101,21 +97,21 @@ def test_learns_a_separable_task_in_float32():
 
 
 def test_kaiming_normal_initialisation():
-    (w1, w2), _ = _init_weights(0, [(2000, 64), (64, 3)], torch.float64)
+    (w1, w2), _ = init_weights(0, [(2000, 64), (64, 3)], torch.float64)
     assert w1.shape == (64, 2000) and w2.shape == (3, 64)  # nn.Linear layout (fan_out, fan_in)
     assert w1.std().item() == pytest.approx(np.sqrt(2 / 2000), rel=0.02)
     assert abs(w1.mean().item()) < 3 * np.sqrt(2 / 2000) / np.sqrt(w1.numel())
-    (again, _), _ = _init_weights(0, [(2000, 64), (64, 3)], torch.float64)
+    (again, _), _ = init_weights(0, [(2000, 64), (64, 3)], torch.float64)
     assert torch.equal(w1, again)
 
 
 def test_dropout_masks_are_per_run_and_reproducible():
     seeds = torch.tensor([0, 1])
-    keep = _dropout_keep(seeds, first=0, count=2000, width=50, p=0.3)
+    keep = dropout_keep(seeds, first=0, count=2000, width=50, p=0.3)
     assert keep.shape == (2, 2000, 50)
     assert keep.float().mean().item() == pytest.approx(0.7, abs=0.005)
     assert (keep[0] != keep[1]).float().mean().item() == pytest.approx(0.42, abs=0.01)
-    later = _dropout_keep(seeds, first=1000, count=1000, width=50, p=0.3)
+    later = dropout_keep(seeds, first=1000, count=1000, width=50, p=0.3)
     assert torch.equal(keep[:, 1000:], later)  # depends on the sample's position only
 
 

@@ -8,13 +8,13 @@ import pytest
 from scipy import stats as sps
 
 from latentsep.stats import (
+    allocation_deltas,
     allocation_slopes,
     attribute_sensitivity,
     bound_check,
     correlate,
     fit_scaling_law,
     full_minus_zero,
-    sweep_bound_check,
 )
 
 ALPHAS = np.round(np.linspace(0, 1, 11), 10)
@@ -193,21 +193,24 @@ def test_bound_check_tv_uncertainty_in_quadrature():
         bound_check([1.2], [0.35], [0.0])
 
 
-def test_sweep_bound_check_uses_alpha_extremes():
+def test_allocation_deltas_difference_the_two_levels_per_seed():
     def values(attribute, group, share, seed):
-        """Group 1 gains 0.2 from alpha 0 to 1; group 0 and the whole test set are flat."""
-        return {0: 0.9, 1: 0.6 + 0.2 * share}.get(group, 0.8)
+        """Group 1 gains 0.2 + 0.01·(seed − 42) from alpha 0 to 1; group 0 and the test set are flat."""
+        return {0: 0.9, 1: 0.6 + (0.2 + 0.01 * (seed - 42)) * share}.get(group, 0.8)
 
     df = sweep_table(values)
-    out = sweep_bound_check(df, {"A": 0.05}, metric="balanced_accuracy").set_index("group")
-    assert out.loc[1, "observed"] == pytest.approx(0.2)
-    assert out.loc[1, "bound"] == pytest.approx(0.1)
-    assert out.loc[1, "status"] == "violated"
-    assert out.loc[0, "observed"] == pytest.approx(0.0) and out.loc[0, "status"] == "holds"
-    with pytest.raises(ValueError, match=r"tv has no value for attributes \['A'\]"):
-        sweep_bound_check(df, {"B": 0.1}, metric="balanced_accuracy")
-    with pytest.raises(ValueError, match=r"alphas \[0.55\] are not in the sweep"):
-        sweep_bound_check(df, {"A": 0.1}, metric="balanced_accuracy", alphas=(0.0, 0.55))
+    delta = allocation_deltas(df, metric="balanced_accuracy")
+    seeds = sorted(df["seed"].unique())
+    assert list(delta.columns) == seeds
+    assert delta.loc[("A", "1")].to_numpy() == pytest.approx([0.2 + 0.01 * (s - 42) for s in seeds])
+    assert delta.loc[("A", "0")].to_numpy() == pytest.approx(np.zeros(len(seeds)))
+    assert delta.loc[("A", "all")].to_numpy() == pytest.approx(np.zeros(len(seeds)))
+    reversed_ = allocation_deltas(df, metric="balanced_accuracy", alphas=(1.0, 0.0))
+    assert reversed_.to_numpy() == pytest.approx(-delta.to_numpy())
+    with pytest.raises(ValueError, match=r"alpha 0.55 is not in the sweep"):
+        allocation_deltas(df, metric="balanced_accuracy", alphas=(0.0, 0.55))
+    with pytest.raises(ValueError, match=r"metric 'auc' is not in sweeps"):
+        allocation_deltas(df, metric="auc")
 
 
 def test_scaling_law_recovers_known_parameters():

@@ -18,8 +18,9 @@ the run axis. Runs never interact: each has its own
   balanced accuracy; the returned weights are those of the best epoch (ties → earliest).
 
 A run that stops is removed from the stacked tensors, so the others continue at full speed.
-``fit_head_reference`` is the plain one-run-at-a-time PyTorch loop (``nn.Linear``, autograd,
-``torch.optim``) that the batched trainer reproduces to float64 precision (tests/test_heads.py).
+:func:`latentsep.reference.fit_head_reference` is the plain one-run-at-a-time PyTorch loop
+(``nn.Linear``, autograd, ``torch.optim``) that the batched trainer reproduces to float64 precision
+(tests/test_heads.py); it draws the same random streams through :mod:`latentsep.headruns`.
 
 Nothing is standardised implicitly: heads see the embeddings exactly as passed (the paper's
 protocol trains on raw encoder outputs); standardise beforehand if you want it.
@@ -27,18 +28,22 @@ protocol trains on raw encoder outputs); standardise beforehand if you want it.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from sklearn.metrics import balanced_accuracy_score
-from torch import nn
 
-from latentsep.checks import as_1d_labels, check_choice, check_positive_int
+from latentsep.checks import check_choice, check_positive_int
 from latentsep.device import default_device
+from latentsep.headruns import (
+    RunInputs,
+    apply_dropout,
+    dropout_keep,
+    finite_rows,
+    init_weights,
+    prepare_runs,
+)
 from latentsep.metrics import balanced_accuracy
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -119,155 +124,6 @@ class HeadConfig:
         return asdict(self)
 
 
-# --------------------------------------------------------------------------- shared by both trainers
-
-
-def _init_weights(seed: int, sizes: list[tuple[int, int]], dtype: torch.dtype):
-    """Kaiming-normal weights in ``nn.Linear`` layout (fan_out, fan_in) and the run's generator.
-
-    The generator continues to serve the run's epoch permutations, so the batched and reference
-    trainers consume one run's random stream in the same order.
-    """
-    gen = torch.Generator().manual_seed(int(seed))
-    weights = [
-        nn.init.kaiming_normal_(torch.empty(fan_out, fan_in, dtype=dtype), generator=gen)
-        for fan_in, fan_out in sizes
-    ]
-    return weights, gen
-
-
-_GOLDEN = 0x9E3779B97F4A7C15 - 2**64  # splitmix64 constants as signed int64 (torch has no uint64 ops)
-_MIX1 = 0xBF58476D1CE4E5B9 - 2**64
-_MIX2 = 0x94D049BB133111EB - 2**64
-
-
-def _shift_right(x: torch.Tensor, s: int) -> torch.Tensor:
-    """Logical right shift of int64 (torch's ``>>`` is arithmetic)."""
-    return (x >> s) & ((1 << (64 - s)) - 1)
-
-
-def _mix64(x: torch.Tensor) -> torch.Tensor:
-    """splitmix64 finaliser; int64 multiplication wraps modulo 2**64 like the uint64 original."""
-    x = (x ^ _shift_right(x, 30)) * _MIX1
-    x = (x ^ _shift_right(x, 27)) * _MIX2
-    return x ^ _shift_right(x, 31)
-
-
-def _dropout_keep(seeds: torch.Tensor, first: int, count: int, width: int, p: float) -> torch.Tensor:
-    """Dropout keep-masks of shape (R, count, width) for samples ``first … first+count−1``.
-
-    ``first`` counts samples in a run's training stream across epochs (epoch·K + position in the
-    epoch), so the mask of a sample depends only on the run's seed, that position and the unit.
-    """
-    device = seeds.device
-    pos = torch.arange(first, first + count, device=device, dtype=torch.int64)
-    counter = pos[:, None] * width + torch.arange(width, device=device, dtype=torch.int64)
-    state = _mix64(seeds.to(torch.int64))[:, None, None] + counter * _GOLDEN
-    uniform = _shift_right(_mix64(state), 11).to(torch.float64) * 2.0**-53
-    return uniform >= p
-
-
-def _apply_dropout(h: torch.Tensor, keep: torch.Tensor, p: float) -> torch.Tensor:
-    """Inverted dropout with a given keep-mask (scales kept units by 1/(1−p), as nn.Dropout)."""
-    return h * (keep.to(h.dtype) / (1 - p))
-
-
-# --------------------------------------------------------------------------- input checks
-
-
-@dataclass
-class _Data:
-    """Validated inputs: only the rows any run touches, on the compute device."""
-
-    z: torch.Tensor  # (M, D) rows used by training or validation
-    y: torch.Tensor  # (M,) int64
-    train_pos: torch.Tensor  # (R, K) positions into z
-    val_z: torch.Tensor  # (U, D) union of the validation rows
-    val_pos: torch.Tensor  # (R, Kv) positions into val_z
-    val_y: np.ndarray  # (R, Kv) validation labels
-    seeds: np.ndarray  # (R,)
-    n_classes: int
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-
-
-def _finite_rows(x: torch.Tensor) -> torch.Tensor:
-    """Bool (n,): row of ``x`` holds no NaN/inf. One row-sum pass in the common case."""
-    ok = torch.isfinite(x.sum(dim=1))
-    if bool(ok.all()):
-        return ok
-    return torch.isfinite(x).all(dim=1)  # a non-finite sum may also be an overflow
-
-
-def _index_matrix(x: Any, name: str, n: int) -> np.ndarray:
-    arr = _to_numpy(x)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(
-            f"{name} must be a non-empty 2-D array (runs, samples per run); got shape {arr.shape}. "
-            "Stack one row of indices per run, e.g. allocation_plan(...)."
-        )
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"{name} must hold integer indices; got dtype {arr.dtype}.")
-    if arr.min() < 0 or arr.max() >= n:
-        raise ValueError(
-            f"{name} holds indices in [{arr.min()}, {arr.max()}] but the embeddings have {n} rows; "
-            "indices must point into z (0 … n−1)."
-        )
-    return arr.astype(np.int64)
-
-
-def _prepare(z, y, train_idx, val_idx, seeds, device, dtype) -> _Data:
-    z_t = torch.as_tensor(z)
-    if z_t.ndim != 2 or z_t.dtype == torch.bool or z_t.dtype.is_complex:
-        raise ValueError(
-            f"z must be a real 2-D array of embeddings (n_samples, n_features); got shape "
-            f"{tuple(z_t.shape)}, dtype {z_t.dtype}. Flatten per-sample features first."
-        )
-    n = z_t.shape[0]
-    labels = as_1d_labels(_to_numpy(y), "y", n)
-    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
-        raise ValueError(
-            f"y must hold integer class indices 0 … C−1; got dtype {labels.dtype} with minimum "
-            f"{labels.min()}. Encode labels with np.unique(y, return_inverse=True)[1]."
-        )
-    n_classes = int(labels.max()) + 1
-    if n_classes < 2:
-        raise ValueError("y holds a single class (0); a classifier head needs at least two.")
-    train = _index_matrix(train_idx, "train_idx", n)
-    val = _index_matrix(val_idx, "val_idx", n)
-    seeds = _to_numpy(seeds).astype(np.int64).reshape(-1)
-    if not train.shape[0] == val.shape[0] == len(seeds):
-        raise ValueError(
-            f"train_idx, val_idx and seeds must describe the same runs; got {train.shape[0]}, "
-            f"{val.shape[0]} and {len(seeds)} runs. Pass one row / one seed per run."
-        )
-    rows, inverse = np.unique(np.concatenate([train.ravel(), val.ravel()]), return_inverse=True)
-    used = z_t.index_select(0, torch.as_tensor(rows, device=z_t.device))
-    used = used.to(device=device, dtype=dtype)
-    finite = _finite_rows(used)
-    if not bool(finite.all()):
-        bad = rows[_to_numpy(~finite)]
-        raise ValueError(
-            f"z contains NaN/inf in {len(bad)} row(s) used by the runs (first: row {bad[0]}). "
-            "Remove or impute those rows, or leave them out of train_idx/val_idx."
-        )
-    pos = inverse.reshape(-1)
-    train_pos, val_flat = pos[: train.size].reshape(train.shape), pos[train.size :]
-    val_rows, val_inverse = np.unique(val_flat, return_inverse=True)
-    return _Data(
-        z=used,
-        y=torch.as_tensor(labels[rows], device=device),
-        train_pos=torch.as_tensor(train_pos, device=device),
-        val_z=used[torch.as_tensor(val_rows, device=device)],
-        val_pos=torch.as_tensor(val_inverse.reshape(val.shape), device=device),
-        val_y=labels[val],
-        seeds=seeds,
-        n_classes=n_classes,
-    )
-
-
 # --------------------------------------------------------------------------- batched trainer
 
 _FEW_OUTPUTS = 8  # up to this many outputs a layer's forward uses the transposed product
@@ -289,7 +145,7 @@ def _forward(params, x, keep=None, p=0.0):
         return out, None
     hidden = torch.relu(out)
     if keep is not None:
-        hidden = _apply_dropout(hidden, keep, p)
+        hidden = apply_dropout(hidden, keep, p)
     return _affine(hidden, params[2], params[3]), (out, hidden)
 
 
@@ -311,7 +167,7 @@ def _loss_and_grads(params, x, y, keep, p):
     pre, hidden = cache
     grad_hidden = torch.bmm(g, params[2])
     if keep is not None:
-        grad_hidden = _apply_dropout(grad_hidden, keep, p)
+        grad_hidden = apply_dropout(grad_hidden, keep, p)
     grad_pre = grad_hidden * (pre > 0)
     return loss, [
         torch.bmm(grad_pre.transpose(1, 2), x),
@@ -387,7 +243,7 @@ class _Live:
 
 
 def _train_epoch(
-    live: _Live, data: _Data, lr: torch.Tensor, epoch: int, step: int, config: HeadConfig
+    live: _Live, data: RunInputs, lr: torch.Tensor, epoch: int, step: int, config: HeadConfig
 ) -> tuple[np.ndarray, int]:
     """One epoch of minibatch Adam for every live run; returns mean train loss (R_live,) and step."""
     n_live, k = live.train_pos.shape
@@ -407,7 +263,7 @@ def _train_epoch(
         step += 1
         stop = min(start + config.batch_size, k)
         b = stop - start
-        keep = _dropout_keep(live.seeds, epoch * k + start, b, hidden, p_drop) if p_drop else None
+        keep = dropout_keep(live.seeds, epoch * k + start, b, hidden, p_drop) if p_drop else None
         for s in range(0, n_live, chunk):  # run blocks sized for cache reuse, not single runs
             sub = slice(s, min(s + chunk, n_live))
             rows = order[sub, start:stop].reshape(-1)
@@ -473,7 +329,7 @@ class FittedHeads:
                 f"z must have shape (n_samples, {p0.shape[2]}) like the training embeddings; got "
                 f"{tuple(z_t.shape)}."
             )
-        if not bool(_finite_rows(z_t).all()):
+        if not bool(finite_rows(z_t).all()):
             raise ValueError("z contains NaN/inf values; remove or impute them before predicting.")
         width = max(self.params[-1].shape[-1], self.params[0].shape[1])
         step = _chunk(self.n_runs, z_t.shape[0] * width * z_t.element_size(), _EVAL_BLOCK_BYTES)
@@ -519,7 +375,7 @@ def fit_heads(
     """
     config = config or HeadConfig()
     device = torch.device(device) if device is not None else default_device()
-    data = _prepare(z, y, train_idx, val_idx, seeds, device, DTYPES[config.dtype])
+    data = prepare_runs(z, y, train_idx, val_idx, seeds, device, DTYPES[config.dtype])
     n_runs = data.train_pos.shape[0]
     d, c = data.z.shape[1], data.n_classes
     width = max(c, config.hidden) if config.kind == "mlp" else c  # widest layer output
@@ -527,7 +383,7 @@ def fit_heads(
     params = [[] for _ in range(2 * len(config.layer_sizes(d, c)))]
     gens = []
     for seed in data.seeds:  # initialisation only; the epoch loop has no per-run Python loop
-        weights, gen = _init_weights(seed, config.layer_sizes(d, c), DTYPES[config.dtype])
+        weights, gen = init_weights(seed, config.layer_sizes(d, c), DTYPES[config.dtype])
         gens.append(gen)
         for i, w in enumerate(weights):
             params[2 * i].append(w)
@@ -605,139 +461,5 @@ def fit_heads(
         val_balanced_accuracy=best_score,
         epochs_run=epochs_run,
         final_lr=lr,
-        history=history,
-    )
-
-
-# --------------------------------------------------------------------------- reference trainer
-
-
-class _MaskedDropout(nn.Module):
-    """Dropout whose keep-mask is set before each training forward (the batched trainer's masks)."""
-
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        self.p = p
-        self.keep: torch.Tensor | None = None
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.keep is None:
-            return h
-        return _apply_dropout(h, self.keep, self.p)
-
-
-@dataclass
-class ReferenceHead:
-    """One head trained by ``fit_head_reference``; fields as in ``FittedHeads`` for a single run."""
-
-    model: nn.Module
-    best_epoch: int
-    val_balanced_accuracy: float
-    epochs_run: int
-    final_lr: float
-    history: dict[str, np.ndarray]
-
-    def predict_proba(self, z: Any) -> np.ndarray:
-        """Class probabilities (N, C), float64."""
-        p0 = next(self.model.parameters())
-        self.model.eval()
-        with torch.no_grad():
-            logits = self.model(torch.as_tensor(z).to(device=p0.device, dtype=p0.dtype))
-        return torch.softmax(logits, dim=1).cpu().numpy().astype(np.float64)
-
-
-def fit_head_reference(
-    z: Any,
-    y: Any,
-    train_idx: Any,
-    val_idx: Any,
-    seed: int,
-    config: HeadConfig | None = None,
-    device: str | torch.device | None = None,
-) -> ReferenceHead:
-    """Train one head the plain way: ``nn.Sequential``, autograd, ``torch.optim``, one run at a time.
-
-    Same protocol and random streams as ``fit_heads`` (initialisation and epoch order from a
-    generator seeded with ``seed``, identical dropout masks), so ``fit_heads`` on R runs must
-    reproduce R calls of this function. Also the "naive per-run loop" of the benchmark.
-
-    Parameters
-    ----------
-    z, y : as in ``fit_heads``
-    train_idx : array-like of int, shape (K,)
-    val_idx : array-like of int, shape (Kv,)
-    seed : int
-    config, device : as in ``fit_heads``
-    """
-    config = config or HeadConfig()
-    device = torch.device(device) if device is not None else default_device()
-    dtype = DTYPES[config.dtype]
-    data = _prepare(z, y, np.atleast_2d(train_idx), np.atleast_2d(val_idx), [seed], device, dtype)
-    x_all, y_all, rows = data.z, data.y, data.train_pos[0]
-    x_val, y_val = data.val_z[data.val_pos[0]], data.val_y[0]
-    k, d = len(rows), x_all.shape[1]
-
-    weights, gen = _init_weights(seed, config.layer_sizes(d, data.n_classes), dtype)
-    layers = [nn.utils.skip_init(nn.Linear, w.shape[1], w.shape[0], dtype=dtype) for w in weights]
-    with torch.no_grad():
-        for layer, w in zip(layers, weights, strict=True):
-            layer.weight.copy_(w)
-            layer.bias.zero_()
-    dropout = _MaskedDropout(config.dropout)
-    if len(layers) == 1:
-        model = nn.Sequential(layers[0])
-    else:
-        model = nn.Sequential(layers[0], nn.ReLU(), dropout, layers[1])
-    model.to(device)
-    optim_cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
-    optimizer = optim_cls(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = None
-    if config.plateau_patience is not None:
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
-        )
-    seed_t = torch.as_tensor([seed], device=device)
-    history = {
-        name: np.full(config.max_epochs, np.nan) for name in ("val_balanced_accuracy", "train_loss")
-    }
-    best_score, best_epoch, best_state, wait, epochs_run = -np.inf, 0, None, 0, 0
-    for epoch in range(config.max_epochs):
-        model.train()
-        perm = torch.randperm(k, generator=gen).to(device)
-        total = 0.0
-        for start in range(0, k, config.batch_size):
-            batch = rows[perm[start : start + config.batch_size]]
-            if config.kind == "mlp" and config.dropout:
-                dropout.keep = _dropout_keep(
-                    seed_t, epoch * k + start, len(batch), config.hidden, config.dropout
-                )[0]
-            loss = F.cross_entropy(model(x_all[batch]), y_all[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        model.eval()
-        with torch.no_grad():
-            pred = model(x_val).argmax(dim=1).cpu().numpy()
-        score = balanced_accuracy_score(y_val, pred)
-        history["val_balanced_accuracy"][epoch] = score
-        history["train_loss"][epoch] = total / k
-        epochs_run = epoch + 1
-        if score > best_score:
-            best_score, best_epoch, wait = score, epoch + 1, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            wait += 1
-        if scheduler is not None:
-            scheduler.step(score)
-        if config.early_stopping_patience is not None and wait >= config.early_stopping_patience:
-            break
-    model.load_state_dict(best_state)
-    return ReferenceHead(
-        model=model,
-        best_epoch=best_epoch,
-        val_balanced_accuracy=float(best_score),
-        epochs_run=epochs_run,
-        final_lr=float(optimizer.param_groups[0]["lr"]),
         history=history,
     )

@@ -15,7 +15,7 @@ Conventions
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -409,54 +409,54 @@ def bound_check(
     )
 
 
-def sweep_bound_check(
-    df: pd.DataFrame,
-    tv: Mapping[str, float],
+def allocation_deltas(
+    sweeps: pd.DataFrame,
     *,
-    tv_se: Mapping[str, float] | None = None,
     metric: str = "accuracy",
     alphas: tuple[float, float] = (0.0, 1.0),
-    constant: float = 2.0,
-    confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """:func:`bound_check` for every attribute × group of a sweep, comparing two allocations.
+    """Change of a metric between two allocations of a sweep, per attribute, group and seed.
 
-    Δ is the metric at ``alphas[1]`` minus at ``alphas[0]``, per seed, for each group and for
-    the whole test set (group ``"all"``), from the same heads.
+    Parameters
+    ----------
+    sweeps : DataFrame
+        Long sweep results: ``attribute, alpha, seed, group, metric, value`` (``group`` 0, 1 or
+        ``"all"`` for the whole test set), as written by :func:`latentsep.sweep.run_sweep`.
+    metric : str
+        Which metric to difference.
+    alphas : (float, float)
+        The two allocation levels; Δ = value at ``alphas[1]`` minus value at ``alphas[0]``.
 
     Returns
     -------
     DataFrame
-        ``attribute, group`` followed by the columns of :func:`bound_check`.
+        Index ``(attribute, group)`` with ``group`` as a string (``"0"``, ``"1"``, ``"all"``),
+        one column per seed: the Δ of the heads trained with that seed.
+
+    Examples
+    --------
+    >>> rows = [("A", alpha, 0, group, "accuracy", 0.5 + alpha * (group == "1"))
+    ...         for alpha in (0.0, 1.0) for group in ("0", "1", "all")]
+    >>> sweeps = pd.DataFrame(rows, columns=["attribute", "alpha", "seed", "group", "metric", "value"])
+    >>> allocation_deltas(sweeps)[0].to_dict()
+    {('A', '0'): 0.0, ('A', '1'): 1.0, ('A', 'all'): 0.0}
     """
-    sub = df[df["metric"] == metric]
+    sub = sweeps[sweeps["metric"] == metric]
+    if sub.empty:
+        raise ValueError(f"metric {metric!r} is not in sweeps; have {sorted(sweeps['metric'].unique())}.")
     pivot = sub.assign(group=sub["group"].astype(str)).pivot_table(
         index=["attribute", "group", "seed"], columns="alpha", values="value", aggfunc="mean"
     )
-    missing = [a for a in alphas if not np.isclose(pivot.columns, a).any()]
-    if missing:
-        raise ValueError(
-            f"alphas {missing} are not in the sweep (it has {sorted(pivot.columns)}); "
-            "choose two of its allocation levels."
-        )
-    col = [pivot.columns[np.isclose(pivot.columns, a)][0] for a in alphas]
-    delta = (pivot[col[1]] - pivot[col[0]]).unstack("seed")
-    unknown = sorted(set(delta.index.get_level_values("attribute")) - set(tv))
-    if unknown:
-        raise ValueError(f"tv has no value for attributes {unknown}; pass tv={{name: value}}.")
-    rows = [(a, g) for a, g in delta.index if g != "all"]
-    overall = delta.xs("all", level="group").loc[[a for a, _ in rows]].to_numpy()
-    table = bound_check(
-        [tv[a] for a, _ in rows],
-        delta.loc[rows].to_numpy(),
-        overall,
-        tv_se=[(tv_se or {}).get(a, 0.0) for a, _ in rows],
-        constant=constant,
-        confidence=confidence,
-    )
-    table.insert(0, "attribute", [a for a, _ in rows])
-    table.insert(1, "group", [int(g) for _, g in rows])
-    return table.drop(columns="label")
+    cols = []
+    for alpha in alphas:
+        match = pivot.columns[np.isclose(pivot.columns, alpha)]
+        if match.empty:
+            raise ValueError(
+                f"alpha {alpha} is not in the sweep (it has {sorted(pivot.columns)}); "
+                "choose two of its allocation levels."
+            )
+        cols.append(match[0])
+    return (pivot[cols[1]] - pivot[cols[0]]).unstack("seed")
 
 
 # --------------------------------------------------------------------------- scaling law

@@ -280,11 +280,6 @@ def group_accuracy(config: GaussianConfig, head: LinearHead) -> np.ndarray:
     return (1.0 - q) * cell[0] + q * cell[1]
 
 
-def overall_accuracy(config: GaussianConfig, head: LinearHead) -> float:
-    """Exact accuracy on the test population (mixture of the groups with shares π)."""
-    return float(config.shares @ group_accuracy(config, head))
-
-
 def _check_head(config: GaussianConfig, head: LinearHead) -> None:
     if head.w.shape != (config.dim,):
         raise ValueError(

@@ -21,7 +21,6 @@ import pandas as pd
 from latentsep.checks import as_binary, check_fraction
 
 RED, GREEN = 0, 1
-ATTRIBUTES = ("digit_group", "colour", "random")
 _CHUNK = 4096  # images coloured per block, bounding the memory of the noise draw
 
 

@@ -33,7 +33,6 @@ from latentsep.data.mnist import (
 from latentsep.experiments.llrt import ProtocolData
 from latentsep.models.training import PretrainConfig
 
-PAPER_SEEDS = (42, 43, 44)
 PAPER_TEST_SIZE = PAPER_PARTS["test"]
 # The paper's names: A = digit group, S = colour.
 ATTRIBUTES = ("colour", "digit_group", "Random")

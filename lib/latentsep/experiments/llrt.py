@@ -64,6 +64,7 @@ from latentsep.models.training import (
 from latentsep.regularize import Regularizer
 from latentsep.separation import separation_table
 from latentsep.stats import (
+    allocation_deltas,
     allocation_slopes,
     attribute_sensitivity,
     bound_check,
@@ -955,18 +956,7 @@ def bound_checks(
         ``attribute, group, form, share, tv, bound, observed, margin, margin_se, ci_low,
         ci_high, status, non_vacuous``.
     """
-    sub = sweeps[sweeps["metric"] == metric]
-    if sub.empty:
-        raise ValueError(f"metric {metric!r} is not in sweeps; have {sorted(sweeps['metric'].unique())}.")
-    pivot = sub.assign(group=sub["group"].astype(str)).pivot_table(
-        index=["attribute", "group", "seed"], columns="alpha", values="value", aggfunc="mean")
-    cols = []
-    for alpha in alphas:
-        match = pivot.columns[np.isclose(pivot.columns, alpha)]
-        if match.empty:
-            raise ValueError(f"alpha {alpha} is not in the sweep (has {sorted(pivot.columns)}).")
-        cols.append(match[0])
-    delta = (pivot[cols[1]] - pivot[cols[0]]).unstack("seed")
+    delta = allocation_deltas(sweeps, metric=metric, alphas=alphas)
     test = data.splits["test"]
     keys, group_deltas, overall_deltas = [], [], []
     for attribute in delta.index.get_level_values("attribute").unique():
