@@ -52,7 +52,7 @@ test: env data  ## library tests, a smoke run of every chapter, the browser chec
 	$(PY) -m pytest -q
 
 lint:  ## ruff over the library, tests, chapters and tools
-	$(VENV)/bin/ruff check lib tests book benchmarks
+	$(VENV)/bin/ruff check lib tests book benchmarks tools
 
 bench: env  ## speed benchmarks (ratios against the naive way, measured in the same run)
 	$(PY) benchmarks/separation.py

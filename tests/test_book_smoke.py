@@ -35,7 +35,7 @@ def test_every_chapter_executed_without_problems(smoke_html: Path) -> None:
 def test_pages_render_offline_in_chromium(smoke_html: Path) -> None:
     if browsercheck.find_chromium() is None:
         if os.environ.get("CI"):
-            pytest.fail("Chromium is missing on CI; `make browser` should have installed it")
+            pytest.fail("Chromium is missing on CI; `make system` installs it (Debian package chromium)")
         pytest.skip("Chromium not installed (apt-get install chromium): browser check SKIPPED")
     reports = browsercheck.check_site(smoke_html, OUT / "screenshots")
     assert sum(r.charts for r in reports) >= 1, "the book should hold at least one chart"

@@ -17,28 +17,16 @@ Main entry points
 - :mod:`latentsep.theory` — the TV bound checked exactly on Gaussian latents.
 """
 
-from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+
+# Torch-free entry points only: `python -m latentsep.bookrun` and the CLI should not pay for torch.
+# The advisor (which trains heads) is `latentsep.advisor.advise`.
+from latentsep.separation import latent_separation, marginal_tv, separation_table
+from latentsep.transfer import transfer_table
 
 try:
     __version__ = version("latentsep")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-# Imported on first use: `python -m latentsep.bookrun` and the CLI should not pay for torch.
-_LAZY = {
-    "advise": "latentsep.advisor",
-    "latent_separation": "latentsep.separation",
-    "marginal_tv": "latentsep.separation",
-    "separation_table": "latentsep.separation",
-    "transfer_table": "latentsep.transfer",
-}
-
-__all__ = ["__version__", *_LAZY]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'latentsep' has no attribute {name!r}")
+__all__ = ["__version__", "latent_separation", "marginal_tv", "separation_table", "transfer_table"]

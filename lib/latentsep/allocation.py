@@ -146,6 +146,13 @@ def allocation_indices(
     ValueError
         If ``alpha`` is outside [0, 1], ``a`` is not binary, ``candidates`` are invalid, or a group
         cannot supply its share (the message gives the largest feasible ``k``).
+
+    Examples
+    --------
+    >>> a = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    >>> idx = allocation_indices(a, alpha=0.25, k=4, seed=0)
+    >>> idx, a[idx]
+    (array([0, 2, 5, 8]), array([0, 0, 0, 1]))
     """
     alpha = check_fraction(alpha, "alpha")
     k = check_positive_int(k, "k")

@@ -37,7 +37,7 @@ def _offline_renderer(spec: dict, **_: object) -> dict:
 
 
 def enable_offline_renderer() -> None:
-    """Render charts against the locally bundled vega JS (see ``tools/vega_bundle.py``)."""
+    """Render charts against the local vega bundle (see ``latentsep.bookrun.write_vega_bundle``)."""
     if _RENDERER not in alt.renderers.names():
         alt.renderers.register(_RENDERER, _offline_renderer)
     alt.renderers.enable(_RENDERER)

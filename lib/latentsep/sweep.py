@@ -245,6 +245,30 @@ def run_sweep(
         Unknown attribute (the message lists the available ones), embeddings/labels length
         mismatch, overlapping or out-of-range splits, a group absent from the test set, ``k`` too
         large for a pool (with the largest feasible ``k``), α outside [0, 1].
+
+    Examples
+    --------
+    The label shows along one axis in group 0 and along another in group 1, so a head fine-tuned
+    on one group alone (α = 0 or 1) serves the other group near chance:
+
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> a, y = rng.integers(0, 2, 600), rng.integers(0, 2, 600)
+    >>> z = rng.normal(size=(600, 2))
+    >>> z[a == 0, 0] += 3 * y[a == 0]
+    >>> z[a == 1, 1] += 3 * y[a == 1]
+    >>> splits = {"pool": np.arange(300), "val_pool": np.arange(300, 400),
+    ...           "test": np.arange(400, 600)}
+    >>> spec = SweepSpec("A", alphas=(0.0, 1.0), seeds=(0,), k_train=100, k_val=40,
+    ...                  head=HeadConfig(lr=0.05, batch_size=10))
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     df = run_sweep(z, y, {"A": a}, splits, spec, cache, progress=False)
+    >>> accuracy = df.query("metric == 'accuracy' and group != 'all'")
+    >>> accuracy.pivot_table(index="alpha", columns="group", values="value").round(1)
+    group    0    1
+    alpha
+    0.0    0.9  0.6
+    1.0    0.5  0.9
     """
     z, y, attrs, split_idx = _check_inputs(z, y, attributes, splits)
     specs = [specs] if isinstance(specs, SweepSpec) else list(specs)
