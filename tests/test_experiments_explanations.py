@@ -18,7 +18,7 @@ from latentsep.experiments.explanations import (
     prevalence_reserve,
     prevalence_variant,
 )
-from latentsep.experiments.llrt import allocation_sweeps, pretrained_embeddings, separation_by_seed
+from latentsep.experiments.protocol import allocation_sweeps, pretrained_embeddings, separation_by_seed
 from latentsep.experiments.regularisation import OutcomeSettings
 from latentsep.heads import HeadConfig
 from latentsep.models import PretrainConfig

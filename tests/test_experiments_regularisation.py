@@ -10,8 +10,8 @@ import pytest
 import torch
 from conftest import small_cnn
 
-from latentsep.experiments import llrt
-from latentsep.experiments.llrt import feasible_k, pretrained_embeddings
+from latentsep.experiments.protocol import encoders as protocol_encoders
+from latentsep.experiments.protocol import feasible_k, pretrained_embeddings
 from latentsep.experiments.regularisation import (
     QUANTITIES,
     OutcomeSettings,
@@ -64,7 +64,7 @@ def test_regularised_runs_are_cached_by_penalty_and_lambda(data, tmp_path, monke
     def no_training(*args, **kw):
         raise AssertionError("a cached run was trained again")
 
-    monkeypatch.setattr(llrt, "pretrain", no_training)
+    monkeypatch.setattr(protocol_encoders, "pretrain", no_training)
     again = regularised_embeddings(data, small_cnn, penalty="tv", lam=0.1, **kwargs)
     assert all(run.from_cache for run in again.values())
     for seed in (1, 2):

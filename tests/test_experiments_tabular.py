@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from latentsep.experiments.llrt import SPLITS, ProtocolData
+from latentsep.experiments.protocol import SPLITS, ProtocolData
 from latentsep.experiments.tabular import (
     DEFAULT_FRACTIONS,
     allocation_curves,

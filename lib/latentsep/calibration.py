@@ -54,7 +54,7 @@ SCHEMA_VERSION = 2
 X_COLUMN = "transfer_gap"
 Y_COLUMN = "sensitivity"
 # what <results>/tables/<chapter>_summary.parquet must hold (one row per dataset × attribute): the
-# output of latentsep.experiments.tabular.protocol_summaries (or llrt.summarise with metric
+# output of latentsep.experiments.tabular.protocol_summaries (or protocol.summarise with metric
 # "balanced_accuracy" and the histogram/pooled estimator) plus a dataset column
 SUMMARY_COLUMNS = {
     "dataset": "dataset name (e.g. 'coloured_mnist'); the chapter stem when absent",
@@ -71,7 +71,7 @@ SEPARATION_SETTINGS = {"method": "histogram", "pca_variance": 0.70, "bins": 50, 
 # the transfer-gap settings behind x (latentsep.transfer defaults); the advisor must use the same
 TRANSFER_SETTINGS = {"n_components": DEFAULT_COMPONENTS, "c": DEFAULT_C,
                      "n_repeats": DEFAULT_REPEATS}
-ESTIMATOR = "histogram/pooled"  # its name in latentsep.experiments.llrt.separation_by_seed tables
+ESTIMATOR = "histogram/pooled"  # its name in latentsep.experiments.protocol.separation_by_seed tables
 METRIC = "balanced_accuracy"  # the sweep metric behind the sensitivity
 _RESOURCE = "calibration.json"
 

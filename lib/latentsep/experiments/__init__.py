@@ -1,8 +1,9 @@
 """The paper's experiment protocol, shared by the dataset chapters.
 
-- :mod:`latentsep.experiments.llrt` -- one dataset prepared for the protocol (:class:`ProtocolData`),
-  cached encoder pre-training, latent separation per pre-training seed, last-layer-retraining
-  allocation sweeps, the full-fine-tuning / from-scratch ablations and a per-attribute summary.
+- :mod:`latentsep.experiments.protocol` -- the protocol itself: one dataset prepared for it
+  (:class:`ProtocolData`), cached encoder pre-training, separation and transfer gaps per
+  pre-training seed, last-layer-retraining allocation sweeps, the full-fine-tuning /
+  from-scratch ablations, per-attribute summaries and bound checks.
 - :mod:`latentsep.experiments.coloured_mnist` -- coloured MNIST wired into that protocol with the
   paper's splits.
 - :mod:`latentsep.experiments.tabular` -- Adult and COMPAS through the protocol, with the
@@ -16,7 +17,7 @@
   prevalence-versus-separation experiment.
 """
 
-from latentsep.experiments.llrt import (
+from latentsep.experiments.protocol import (
     EncoderRun,
     ProtocolData,
     ablation_sweeps,

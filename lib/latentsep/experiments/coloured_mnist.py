@@ -1,6 +1,6 @@
 """Coloured MNIST wired into the paper's protocol (§5.1).
 
-:func:`coloured_mnist_protocol` turns MNIST into a :class:`~latentsep.experiments.llrt.ProtocolData`:
+:func:`coloured_mnist_protocol` turns MNIST into a :class:`~latentsep.experiments.protocol.ProtocolData`:
 label = digit parity, attributes ``digit_group`` (digit ≥ 5; the paper's A), ``colour`` (green; the
 paper's S) and ``Random`` (the null control), images coloured by
 :func:`latentsep.data.coloured.make_coloured_mnist`, and the paper's disjoint splits from
@@ -30,7 +30,7 @@ from latentsep.data.mnist import (
     mnist_splits,
     paper_splits,
 )
-from latentsep.experiments.llrt import ProtocolData
+from latentsep.experiments.protocol import ProtocolData
 from latentsep.models.training import PretrainConfig
 
 PAPER_TEST_SIZE = PAPER_PARTS["test"]
@@ -91,7 +91,7 @@ def split_table(mnist: MnistData, data: ProtocolData) -> pd.DataFrame:
         One row per part (``pretrain_train`` … ``val_pool``, ``k_train``, ``k_val``): ``part``,
         ``paper`` (full-MNIST size), ``scaled`` (the paper's size × N / 70,000, which equals
         ``paper`` on full MNIST) and ``used`` (rows in ``data``'s splits; for K the scaled value,
-        before any capping by :func:`~latentsep.experiments.llrt.feasible_k`).
+        before any capping by :func:`~latentsep.experiments.protocol.feasible_k`).
     """
     sizes = paper_splits(mnist.source, n_total=len(mnist.labels))
     paper = {**PAPER_PARTS, **PAPER_K}

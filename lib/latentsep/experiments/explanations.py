@@ -29,7 +29,7 @@ from torch import nn
 
 from latentsep.checks import check_fraction, check_positive_int
 from latentsep.data.coloured import prevalence_subsample
-from latentsep.experiments.llrt import EncoderRun, ProtocolData
+from latentsep.experiments.protocol import EncoderRun, ProtocolData
 from latentsep.experiments.regularisation import (
     OutcomeSettings,
     encoder_outcomes,
@@ -77,9 +77,9 @@ def group_explanations(
     runs : mapping of int to EncoderRun
         Pre-trained encoders by seed (for the baseline accuracies).
     sweeps : pd.DataFrame
-        From :func:`latentsep.experiments.llrt.allocation_sweeps` on ``runs``.
+        From :func:`latentsep.experiments.protocol.allocation_sweeps` on ``runs``.
     sep : pd.DataFrame
-        From :func:`latentsep.experiments.llrt.separation_by_seed` on ``runs`` (one estimator).
+        From :func:`latentsep.experiments.protocol.separation_by_seed` on ``runs`` (one estimator).
     attributes : sequence of str, optional
         Default: every attribute present in ``sweeps``.
     metric : str
@@ -327,7 +327,7 @@ def controlled_outcomes(
         Level label -> data (e.g. from :func:`prevalence_variant`, or coloured MNIST with a
         colour–digit-group correlation).
     model_factory, seeds, config, cache_dir, progress
-        As in :func:`latentsep.experiments.llrt.pretrained_embeddings` (cached).
+        As in :func:`latentsep.experiments.protocol.pretrained_embeddings` (cached).
     attribute : str
         Attribute whose separation and slopes are measured.
     settings : OutcomeSettings

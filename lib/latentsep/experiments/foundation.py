@@ -45,7 +45,7 @@ from latentsep.data.ham10000 import load_ham10000
 from latentsep.data.mimic import load_mimic_cxr
 from latentsep.data.mnist import describe_source, load_mnist
 from latentsep.encoders import Encoder, embed_dataset, get_encoder
-from latentsep.experiments.llrt import SPLITS, ProtocolData
+from latentsep.experiments.protocol import SPLITS, ProtocolData
 from latentsep.experiments.tabular import (
     ESTIMATORS,
     ProtocolResult,

@@ -2,7 +2,7 @@
 
 For one dataset and one binary attribute, :func:`tradeoff` pre-trains an encoder per penalty,
 weight λ and seed (:func:`regularised_embeddings`, cached on disk by
-:func:`latentsep.experiments.llrt.pretrained_embeddings`), then measures on each encoder
+:func:`latentsep.experiments.protocol.pretrained_embeddings`), then measures on each encoder
 (:func:`encoder_outcomes`):
 
 - the attribute's class-conditional latent separation on the test split, with its permutation null;
@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from latentsep.checks import check_choice, check_positive_int
-from latentsep.experiments.llrt import (
+from latentsep.experiments.protocol import (
     EncoderRun,
     ProtocolData,
     allocation_sweeps,
@@ -113,7 +113,7 @@ def regularised_embeddings(
     Parameters
     ----------
     data, model_factory, seeds, config, cache_dir, progress
-        As in :func:`latentsep.experiments.llrt.pretrained_embeddings`.
+        As in :func:`latentsep.experiments.protocol.pretrained_embeddings`.
     penalty : {"tv", "mmd", "adversary"}
         See :func:`make_regularizer`.
     lam : float

@@ -1,7 +1,7 @@
 """Adult and COMPAS wired into the paper's protocol: real tables with real demographic subgroups.
 
 :func:`tabular_protocol` turns :func:`latentsep.data.tabular.load_adult` /
-:func:`~latentsep.data.tabular.load_compas` into a :class:`~latentsep.experiments.llrt.ProtocolData`
+:func:`~latentsep.data.tabular.load_compas` into a :class:`~latentsep.experiments.protocol.ProtocolData`
 whose five parts are disjoint, label-stratified random splits of the rows: the encoder (a
 :class:`~latentsep.models.TabularMLP`, built by :func:`tabular_mlp_factory`) is pre-trained on
 ``pretrain_train`` / ``pretrain_val`` only, separation is measured on ``test`` and the fine-tuning
@@ -32,7 +32,7 @@ from torch import nn
 from latentsep.allocation import split_indices
 from latentsep.checks import check_choice, check_fraction, check_positive_int
 from latentsep.data.tabular import TabularData, load_adult, load_compas
-from latentsep.experiments.llrt import (
+from latentsep.experiments.protocol import (
     SPLITS,
     EncoderRun,
     ProtocolData,
@@ -181,11 +181,11 @@ class ProtocolResult:
         Dataset (and encoder) name.
     separation : pd.DataFrame
         Tidy separation table with an ``estimator`` column (see
-        :func:`latentsep.experiments.llrt.separation_by_seed`); one row per (seed, estimator,
+        :func:`latentsep.experiments.protocol.separation_by_seed`); one row per (seed, estimator,
         attribute) for pre-trained encoders, per (estimator, attribute) without ``seed`` for a
         frozen encoder.
     sweeps : pd.DataFrame
-        Allocation sweeps (:func:`latentsep.experiments.llrt.allocation_sweeps` layout).
+        Allocation sweeps (:func:`latentsep.experiments.protocol.allocation_sweeps` layout).
     k_train, k_val : int
         Fine-tuning and validation set sizes used (after capping by the smallest group).
     k_requested : tuple[int, int]
@@ -195,7 +195,7 @@ class ProtocolResult:
     seconds : dict[str, float]
         Wall time per stage (``pretrain``, ``separation``, ``transfer``, ``sweeps``, ``embed``).
     transfer : pd.DataFrame or None
-        Transfer gaps on the test split (:func:`~latentsep.experiments.llrt.transfer_by_seed`
+        Transfer gaps on the test split (:func:`~latentsep.experiments.protocol.transfer_by_seed`
         layout; without ``seed`` for a frozen encoder).
     """
 
@@ -309,7 +309,7 @@ def run_protocol(
         Allocation levels (share of group 1).
     k_train, k_val : int
         Requested fine-tuning / validation set sizes; capped with
-        :func:`~latentsep.experiments.llrt.feasible_k` (see :attr:`ProtocolResult.capped`).
+        :func:`~latentsep.experiments.protocol.feasible_k` (see :attr:`ProtocolResult.capped`).
     head : HeadConfig
         Last-layer head (the paper's LLRT: ``HeadConfig()``, linear).
     cache_dir : path
@@ -358,7 +358,7 @@ def run_protocol(
 def protocol_summaries(
     result: ProtocolResult, metrics: Sequence[str] = ("cross_entropy", "balanced_accuracy")
 ) -> pd.DataFrame:
-    """:func:`~latentsep.experiments.llrt.summarise` for every estimator × metric, stacked.
+    """:func:`~latentsep.experiments.protocol.summarise` for every estimator × metric, stacked.
 
     For a frozen encoder (no pre-training seeds) the separation and the transfer gap come from one
     encoder: their CIs are the estimators' bootstrap intervals (:mod:`latentsep.separation`,

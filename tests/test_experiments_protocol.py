@@ -1,4 +1,4 @@
-"""The shared protocol (experiments.llrt) end to end on coloured 8×8 sklearn digits."""
+"""The shared protocol (latentsep.experiments.protocol) end to end on coloured 8×8 sklearn digits."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import pytest
 from conftest import digits_mnist, small_cnn
 from sklearn.datasets import load_digits
 
-from latentsep.experiments import llrt
 from latentsep.experiments.coloured_mnist import split_table
-from latentsep.experiments.llrt import (
+from latentsep.experiments.protocol import (
     ProtocolData,
     ablation_sweeps,
     allocation_sweeps,
@@ -25,8 +24,9 @@ from latentsep.experiments.llrt import (
     summarise,
     transfer_by_seed,
 )
+from latentsep.experiments.protocol import encoders as protocol_encoders
 from latentsep.heads import HeadConfig
-from latentsep.models import PretrainConfig
+from latentsep.models import PretrainConfig, predict_proba
 from latentsep.transfer import transfer_features, transfer_gap
 
 SEEDS = (1, 2)
@@ -48,18 +48,18 @@ def cache(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def runs(data, cache, calls):
-    original = llrt.pretrain
+    original = protocol_encoders.pretrain
 
     def counting(*args, **kwargs):
         calls.append(kwargs["seed"])
         return original(*args, **kwargs)
 
-    llrt.pretrain = counting
+    protocol_encoders.pretrain = counting
     try:
         yield pretrained_embeddings(data, small_cnn, seeds=SEEDS, config=CONFIG, cache_dir=cache,
                                     progress=False)
     finally:
-        llrt.pretrain = original
+        protocol_encoders.pretrain = original
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +95,9 @@ def test_pretraining_embeds_every_row_and_records_its_history(data, runs) -> Non
         # the pre-trained head applied to z reproduces the model's own predictions
         model = run.model(small_cnn)
         test = data.splits["test"]
-        proba = llrt.predict_proba(model, data.x[test])
-        np.testing.assert_allclose(llrt._head_proba(run.state_dict, run.z[test]), proba, atol=1e-5)
+        proba = predict_proba(model, data.x[test])
+        head_proba = protocol_encoders._head_proba(run.state_dict, run.z[test])
+        np.testing.assert_allclose(head_proba, proba, atol=1e-5)
         overall = run.baseline.query("attribute == 'colour' and group == 'all' and "
                                      "metric == 'balanced_accuracy'")["value"].item()
         assert overall == pytest.approx(run.test_balanced_accuracy)
@@ -120,8 +121,9 @@ def test_second_call_reads_the_cache_and_a_corrupt_entry_is_retrained(data, runs
     weights[-1] ^= 1
     (folder / "model.pt").write_bytes(bytes(weights))  # bytes no longer match the sidecar's checksum
     trained = []
-    original = llrt.pretrain
-    monkeypatch.setattr(llrt, "pretrain", lambda *a, **k: trained.append(k["seed"]) or original(*a, **k))
+    original = protocol_encoders.pretrain
+    monkeypatch.setattr(protocol_encoders, "pretrain",
+                        lambda *a, **k: trained.append(k["seed"]) or original(*a, **k))
     fixed = pretrained_embeddings(data, small_cnn, seeds=[1], config=CONFIG, cache_dir=cache,
                                   progress=False)
     assert trained == [1] and not fixed[1].from_cache
@@ -134,14 +136,14 @@ def test_cached_embeddings_are_recomputed_and_checked_against_training_time(data
     meta = json.loads((folder / "meta.json").read_text())
     meta["z_sha256"] = "0" * 64  # as if re-embedding on this machine gave other bytes
     (folder / "meta.json").write_text(json.dumps(meta))
-    with caplog.at_level("WARNING", logger="latentsep.experiments.llrt"):
+    with caplog.at_level("WARNING", logger="latentsep.experiments.protocol.encoders"):
         again = pretrained_embeddings(data, small_cnn, seeds=[2], config=CONFIG, cache_dir=cache,
                                       progress=False)
     assert again[2].from_cache and "differ from those at training time" in caplog.text
     del meta["z_sha256"]  # an entry written before the embeddings left the cache
     (folder / "meta.json").write_text(json.dumps(meta))
     caplog.clear()
-    with caplog.at_level("WARNING", logger="latentsep.experiments.llrt"):
+    with caplog.at_level("WARNING", logger="latentsep.experiments.protocol.encoders"):
         retrained = pretrained_embeddings(data, small_cnn, seeds=[2], config=CONFIG, cache_dir=cache,
                                           progress=False)
     assert not retrained[2].from_cache and "outdated" in caplog.text
@@ -325,7 +327,7 @@ def test_an_undefined_reference_histogram_is_a_noted_nan_not_a_crash(data, runs)
     rng = np.random.default_rng(0)
     z = rng.normal(size=(data.n, 4)).astype(np.float32)
     z[:, 0] += 50 * data.attributes["colour"].to_numpy()  # groups apart along one component
-    fake = {0: llrt.EncoderRun(0, z, runs[1].history, 1, 0.5, runs[1].baseline, {}, "k", False)}
+    fake = {0: protocol_encoders.EncoderRun(0, z, runs[1].history, 1, 0.5, runs[1].baseline, {}, "k", False)}
     sep = separation_by_seed(data, fake, edges="reference", n_permutations=5, n_bootstrap=5,
                              bins=10, pca_variance=None).set_index("attribute")
     assert np.isnan(sep.loc["colour", "value"]) and "outside x0's range" in sep.loc["colour", "note"]
