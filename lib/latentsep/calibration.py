@@ -48,6 +48,7 @@ from scipy import stats
 
 from latentsep.checks import check_finite, check_fraction
 from latentsep.fileio import atomic_write_text
+from latentsep.separation import POOLED_HISTOGRAM
 from latentsep.transfer import DEFAULT_C, DEFAULT_COMPONENTS, DEFAULT_REPEATS
 
 SCHEMA_VERSION = 2
@@ -71,7 +72,7 @@ SEPARATION_SETTINGS = {"method": "histogram", "pca_variance": 0.70, "bins": 50, 
 # the transfer-gap settings behind x (latentsep.transfer defaults); the advisor must use the same
 TRANSFER_SETTINGS = {"n_components": DEFAULT_COMPONENTS, "c": DEFAULT_C,
                      "n_repeats": DEFAULT_REPEATS}
-ESTIMATOR = "histogram/pooled"  # its name in latentsep.experiments.protocol.separation_by_seed tables
+ESTIMATOR = POOLED_HISTOGRAM  # the estimator the calibration is fitted on
 METRIC = "balanced_accuracy"  # the sweep metric behind the sensitivity
 _RESOURCE = "calibration.json"
 

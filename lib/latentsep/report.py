@@ -13,9 +13,11 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from latentsep.fileio import atomic_write_text
+from latentsep.formatting import interval
 
 
 @dataclass
@@ -57,11 +59,21 @@ class Claim:
         if self.ours is None:
             return "not run"
         if isinstance(self.ours, float | int):
-            text = f"{self.ours:.3f}"
             if self.ci is not None and all(math.isfinite(c) for c in self.ci):
-                text += f" [{self.ci[0]:.3f}, {self.ci[1]:.3f}]"
-            return text
+                return interval(self.ours, *self.ci)
+            return f"{self.ours:.3f}"
         return str(self.ours)
+
+
+def verdict(numbers: object, ok: bool) -> bool | None:
+    """A rule's outcome, or None (not checked) when a number it needs is undefined (NaN).
+
+    Examples
+    --------
+    >>> verdict([0.02, 0.05], True), verdict([0.02, float("nan")], True)
+    (True, None)
+    """
+    return bool(ok) if np.isfinite(np.asarray(numbers, dtype=float)).all() else None
 
 
 def write_claims(claims: list[Claim], chapter: str, results_dir: str | Path) -> Path:

@@ -47,7 +47,10 @@ from latentsep.divergences import (
 )
 
 __all__ = [
+    "PAPER_ESTIMATOR",
+    "POOLED_HISTOGRAM",
     "SeparationResult",
+    "estimator_name",
     "latent_separation",
     "marginal_tv",
     "one_vs_rest_table",
@@ -57,6 +60,9 @@ __all__ = [
 ]
 
 _FIRST_EIGENPAIRS = 64
+# Names of the two histogram estimators in separation tables (see :func:`estimator_name`).
+PAPER_ESTIMATOR = "histogram/reference"  # the authors' estimator, exactly: bins on group 0's range
+POOLED_HISTOGRAM = "histogram/pooled"  # ours: bins on the pooled range of both groups
 TABLE_COLUMNS = [
     "method", "value", "ci_low", "ci_high", "null_mean", "excess", "p_value", "n_components",
 ]
@@ -324,6 +330,17 @@ def _estimate(x: np.ndarray, y: np.ndarray, a: np.ndarray, s: _Settings) -> Sepa
         seed=s.seed,
         settings={k: v for k, v in asdict(s).items() if k not in ("method", "seed")},
     )
+
+
+def estimator_name(method: str, edges: str = "pooled") -> str:
+    """How a separation table names an estimator: ``"histogram/<edges>"`` or the method's name.
+
+    Examples
+    --------
+    >>> estimator_name("histogram", "reference") == PAPER_ESTIMATOR, estimator_name("classifier")
+    (True, 'classifier')
+    """
+    return f"histogram/{edges}" if method == "histogram" else method
 
 
 def latent_separation(

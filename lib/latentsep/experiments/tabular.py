@@ -46,6 +46,7 @@ from latentsep.experiments.protocol import (
 from latentsep.heads import HeadConfig
 from latentsep.models.tabular import TabularMLP
 from latentsep.models.training import PretrainConfig
+from latentsep.separation import PAPER_ESTIMATOR, POOLED_HISTOGRAM
 from latentsep.stats import correlate, summarise_seeds
 
 TABULAR_DATASETS: dict[str, Callable[..., TabularData]] = {"adult": load_adult, "compas": load_compas}
@@ -147,14 +148,14 @@ def tabular_mlp_factory(
 
 #: Separation estimators run by :func:`run_protocol`: name -> (method, histogram edges).
 ESTIMATORS: dict[str, tuple[str, str]] = {
-    "histogram/reference": ("histogram", "reference"),  # the authors' estimator, exactly
-    "histogram/pooled": ("histogram", "pooled"),
+    PAPER_ESTIMATOR: ("histogram", "reference"),  # the authors' estimator, exactly
+    POOLED_HISTOGRAM: ("histogram", "pooled"),
     "classifier": ("classifier", "pooled"),
 }
 #: Separation measures correlated with sensitivity: label -> (estimator, summary column).
 SEPARATION_MEASURES: dict[str, tuple[str, str]] = {
-    "TV, paper-faithful": ("histogram/reference", "separation"),
-    "TV excess (ours)": ("histogram/pooled", "excess"),
+    "TV, paper-faithful": (PAPER_ESTIMATOR, "separation"),
+    "TV excess (ours)": (POOLED_HISTOGRAM, "excess"),
     "classifier TV bound (ours)": ("classifier", "separation"),
 }
 #: Sensitivity measures: label -> (sweep metric, summary column). Loss slopes are the paper's.

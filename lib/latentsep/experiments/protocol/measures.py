@@ -16,7 +16,7 @@ import pandas as pd
 from latentsep.checks import check_choice
 from latentsep.experiments.protocol.data import ProtocolData, attribute_names
 from latentsep.experiments.protocol.encoders import EncoderRun
-from latentsep.separation import separation_table
+from latentsep.separation import estimator_name, separation_table
 from latentsep.stats import (
     summarise_seeds,
 )
@@ -110,7 +110,7 @@ def separation_by_seed(
                 attrs = {n: columns[n][0][test][keep] for n in block}
                 table = _separation_rows(run.z[test][keep], y[keep], attrs, kw)
                 table.insert(0, "seed", run_seed)
-                table.insert(3, "estimator", f"histogram/{edges}" if method == "histogram" else method)
+                table.insert(3, "estimator", estimator_name(method, edges))
                 frames.append(table)
     out = pd.concat(frames, ignore_index=True)
     rank = out["attribute"].map({n: i for i, n in enumerate(names)})
