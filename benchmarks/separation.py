@@ -24,7 +24,8 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
-from latentsep.separation import latent_separation, pca_scores
+from latentsep.pca import pca_scores
+from latentsep.separation import latent_separation
 
 
 def mnist_like(n: int, p: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

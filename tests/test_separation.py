@@ -18,13 +18,13 @@ from latentsep.divergences import (
     ReferenceHistogramTV,
     make_statistic,
 )
+from latentsep.pca import pca_scores
 from latentsep.separation import (
     TABLE_COLUMNS,
     latent_separation,
     marginal_tv,
     one_vs_rest_table,
     pairwise_table,
-    pca_scores,
     separation_table,
 )
 

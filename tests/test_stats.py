@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from latentsep.scaling import fit_scaling_law
 from latentsep.stats import (
     allocation_deltas,
     allocation_slopes,
     attribute_sensitivity,
     bound_check,
     correlate,
-    fit_scaling_law,
     full_minus_zero,
 )
 
