@@ -63,4 +63,4 @@ calibrate: execute  ## re-fit the advisor's transfer gap -> sensitivity calibrat
 	$(VENV)/bin/latentsep calibrate --results results/$(PROFILE) --out lib/latentsep/resources/calibration.json
 
 clean:  ## remove built and executed artefacts (keeps data/ and cache/)
-	rm -rf _build executed results
+	rm -rf _build executed chapters index.md results
