@@ -95,8 +95,12 @@ def is_plumbing(source: str) -> bool:
         node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
         for node in ast.walk(tree) if isinstance(node, ast.Call)
     }
-    return bool(tree.body) and calls <= {"Claim", "write_claims", "list", "values", "dict", "str"} \
+    return bool(tree.body) and calls <= CLAIM_BOOKKEEPING \
         and bool(calls & {"Claim", "write_claims"})
+
+
+CLAIM_BOOKKEEPING = {"Claim", "write_claims", "claims_table", "claims_markdown", "display", "list", "values",
+                     "dict", "str"}
 
 
 def only_imports(source: str) -> bool:
@@ -215,11 +219,10 @@ def findings_box(claims: pd.DataFrame, anchors: Mapping[str, str], fallback: str
         lines = []
         for row in claims.itertuples(index=False):
             href = anchors.get(row.claim, fallback)
+            values = html.escape(f"ours {row.ours}; paper {row.paper}", quote=True)
             lines.append(
-                f"<li>{verdict_badge(row.status)} "
-                f'<a href="{html.escape(href)}">{html.escape(row.description)}</a> '
-                f'<span class="latentsep-values">ours {html.escape(str(row.ours))}; '
-                f"paper {html.escape(str(row.paper))}</span></li>"
+                f'<li>{verdict_badge(row.status)} <a href="{html.escape(href)}" title="{values}">'
+                f"{html.escape(row.description)}</a></li>"
             )
         tally = claims["status"].value_counts()
         counts = " (" + ", ".join(f"{tally[v]} {v}" for v in VERDICTS if v in tally) + ")"
@@ -446,15 +449,16 @@ def summary_chart(claims: pd.DataFrame, titles: Mapping[str, str]) -> alt.Chart:
         alt.Chart(counts)
         .mark_bar()
         .encode(
-            y=alt.Y("title:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+            y=alt.Y("title:N", sort=order, title=None, axis=alt.Axis(labelLimit=300)),
             x=alt.X("claims:Q", title="claims checked against the paper"),
             color=alt.Color("status:N", title="verdict",
                             scale=alt.Scale(domain=list(VERDICTS),
-                                            range=[VERDICT_COLOURS[v] for v in VERDICTS])),
+                                            range=[VERDICT_COLOURS[v] for v in VERDICTS]),
+                            legend=alt.Legend(orient="bottom")),
             order=alt.Order("status:N"),
             tooltip=["title", "status", "claims"],
         )
-        .properties(width=360, height=alt.Step(24), title="Every claim of the paper this book checks")
+        .properties(width=340, height=alt.Step(24), title="Every claim of the paper this book checks")
     )
 
 
