@@ -6,8 +6,9 @@ notebook under ``results/<profile>/notebooks/``. A chapter is re-executed only w
 changes: a hash of its source, the library's source, its parameters, the data manifest and the
 stamps of the chapters before it (later chapters read earlier chapters' results).
 
-``build`` stages the executed notebooks, made readable, a generated reproduction-status page and
-the landing page (:mod:`latentsep.pages`) in ``chapters/`` and ``index.md``, writes the offline vega bundle to ``_static/``, runs ``jupyter-book build -W``
+``build`` stages the executed notebooks, made readable, and a generated reproduction-status page in
+``chapters/`` and the landing page in ``index.md`` (:mod:`latentsep.pages`), writes the offline
+vega bundle to ``_static/``, runs ``jupyter-book build -W``
 and scans the produced HTML for error outputs.
 
 Command line: ``python -m latentsep.bookrun {execute,build,check} --profile quick``.
@@ -280,11 +281,12 @@ def stage(project: Project, profile: str) -> None:
     for source in project.chapters:
         nb = json.loads((notebooks / f"{source.stem}.ipynb").read_text(encoding="utf-8"))
         titles[source.stem] = pages.chapter_title(nb, source.stem)
-        provenance = pages.Provenance(profile, pages.data_sources(manifest, source.read_text(encoding="utf-8")),
-                                      commit, pages.execution_date(nb), timings.get(source.stem))
-        nb = pages.readable_notebook(nb, claims[claims["chapter"] == source.stem],
-                                     pages.chapter_slug(source.stem), provenance)
-        (staged / f"{pages.chapter_slug(source.stem)}.ipynb").write_text(json.dumps(nb, indent=1), encoding="utf-8")
+        data = pages.data_sources(manifest, source.read_text(encoding="utf-8"))
+        when = pages.execution_date(nb)
+        provenance = pages.Provenance(profile, data, commit, when, timings.get(source.stem))
+        slug = pages.chapter_slug(source.stem)
+        nb = pages.readable_notebook(nb, claims[claims["chapter"] == source.stem], slug, provenance)
+        (staged / f"{slug}.ipynb").write_text(json.dumps(nb, indent=1), encoding="utf-8")
     header = pages.status_header(profile, manifest, timings)
     (staged / "status.md").write_text(pages.status_page(claims, titles, header), encoding="utf-8")
     template = (project.root / "book" / "index.md").read_text(encoding="utf-8")

@@ -59,8 +59,8 @@ var out={width:width,scrollWidth:Math.max(de.scrollWidth,document.body.scrollWid
   found:Array.from(document.querySelectorAll('.latentsep-found')).map(box),
   code:Array.from(document.querySelectorAll('div.cell_input')).filter(shown).map(function(e){
     return e.innerText;})};
-var pre=document.createElement('pre');pre.id='%s';pre.textContent=JSON.stringify(out);
-document.body.appendChild(pre);},3000);</script>""" % MEASURE_ID
+var pre=document.createElement('pre');pre.id='MEASURE_ID';pre.textContent=JSON.stringify(out);
+document.body.appendChild(pre);},3000);</script>""".replace("MEASURE_ID", MEASURE_ID)
 
 
 @dataclass
