@@ -302,6 +302,13 @@ def build(project: Project, profile: str, out: Path | None = None) -> Path:
         str(Path(sys.executable).with_name("jupyter-book")), "build", str(project.root),
         "-W", "-n", "--keep-going", "--path-output", str(out),
     ]
+    config = yaml.safe_load((project.root / "_config.yml").read_text(encoding="utf-8"))
+    sources = pages.edit_sources(project.chapters, project.root)
+    if (buttons := pages.with_repository(config, os.environ.get(pages.REPOSITORY_ENV), sources)) is not None:
+        effective = out / "_build" / "_config.repository.yml"
+        effective.parent.mkdir(parents=True, exist_ok=True)
+        effective.write_text(yaml.safe_dump(buttons, sort_keys=False), encoding="utf-8")
+        cmd += ["--config", str(effective)]
     completed = subprocess.run(cmd, cwd=project.root, text=True, capture_output=True)
     print(completed.stdout[-4000:])
     if completed.returncode != 0:

@@ -509,3 +509,55 @@ def landing_page(template: str, claims: pd.DataFrame, titles: Mapping[str, str])
 def read_json(path: Path) -> dict:
     """A JSON file's content, ``{}`` when the file does not exist."""
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+# ---------------------------------------------------------------------- repository buttons
+REPOSITORY_ENV = "LATENTSEP_REPOSITORY_URL"
+REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button", "use_edit_page_button")
+
+
+def edit_sources(chapters: list[Path], root: Path) -> dict[str, str]:
+    """``built page source -> file a reader should edit``: staged pages come from ``book/``."""
+    sources = {f"chapters/{chapter_slug(p.stem)}.ipynb": str(p.relative_to(root)) for p in chapters}
+    sources["chapters/status.md"] = "lib/latentsep/pages.py"
+    sources["index.md"] = "book/index.md"
+    return sources
+
+
+def with_repository(config: dict, url: str | None, sources: Mapping[str, str]) -> dict | None:
+    """The book's ``_config.yml`` with the repository, issues and edit-page buttons turned on.
+
+    Parameters
+    ----------
+    config : dict
+        ``_config.yml`` as read; its ``repository.url`` is the one place the URL is set (the
+        ``LATENTSEP_REPOSITORY_URL`` environment variable, set by the publishing workflow, wins).
+    url : str or None
+        The environment's URL, if any.
+    sources : mapping
+        :func:`edit_sources`: "edit this page" opens the chapter source, not its staged copy.
+
+    Returns
+    -------
+    dict or None
+        None when no URL is set: the book is built from ``_config.yml`` as it is, without buttons.
+    """
+    repository = dict(config.get("repository") or {})
+    url = (url or repository.get("url") or "").strip().rstrip("/")
+    if not url:
+        return None
+    if not re.match(r"https://[^/\s]+/[^/\s]+/[^/\s]+$", url):
+        raise ValueError(f"repository URL {url!r} should look like https://github.com/OWNER/REPO; "
+                         f"fix repository.url in _config.yml or {REPOSITORY_ENV}.")
+    out = json.loads(json.dumps(config))
+    out["repository"] = {**repository, "url": url, "branch": repository.get("branch") or "main"}
+    out["html"] = {**out.get("html", {}), **dict.fromkeys(REPOSITORY_BUTTONS, True)}
+    mapping = json.dumps(dict(sources), sort_keys=True)
+    sphinx_config = out.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config["html_context"] = {
+        **sphinx_config.get("html_context", {}),
+        "edit_page_url_template": (
+            f"{url}/edit/{out['repository']['branch']}/{{{{ {mapping}.get(file_name, file_name) }}}}"
+        ),
+    }
+    return out
