@@ -176,3 +176,26 @@ def test_changing_a_claim_file_changes_the_staged_pages(staged_project: bookrun.
     assert "verdict-not-reproduced" in (root / "chapters" / "x.ipynb").read_text()
     assert "1 not reproduced" in (root / "index.md").read_text() != landing
     assert (root / "chapters" / "status.md").read_text() != status
+
+
+def test_status_filter_shows_only_the_chosen_verdict_in_chromium(tmp_path: Path) -> None:
+    from bs4 import BeautifulSoup
+
+    from latentsep import browsercheck
+
+    chromium = browsercheck.find_chromium()
+    if chromium is None:
+        pytest.skip("Chromium not installed: SKIPPED")
+    claims = claims_frame(a="reproduced", b="not reproduced", c="reproduced")
+    page = pages.status_page(claims, {"03_x": "Chapter X"}, "")
+    html_blocks = [block for block in page.split("\n\n") if block.startswith("<")]
+    click = ("<script>window.addEventListener('load',function(){document.querySelector("
+             "'button[data-filter=\"reproduced\"]').click();});</script>")
+    path = tmp_path / "status.html"
+    path.write_text("<html><body>" + "".join(html_blocks) + click + "</body></html>")
+    dom = BeautifulSoup(browsercheck._run_chromium(chromium, ["--dump-dom", path.as_uri()]),
+                        "html.parser")
+    shown = [tr["data-verdict"] for tr in dom.select("tr[data-verdict]")
+             if "display: none" not in tr.get("style", "")]
+    assert shown == ["reproduced", "reproduced"]
+    assert dom.select_one("button.active")["data-filter"] == "reproduced"
