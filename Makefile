@@ -43,7 +43,7 @@ html: execute  ## render the executed chapters with Jupyter Book, strictly (-W)
 	$(PY) -m latentsep.bookrun build --profile $(PROFILE)
 
 check-html: system  ## open every built page in headless Chromium: charts drew, no error output
-	$(PY) -m latentsep.browsercheck _build/html --screenshots _build/screenshots
+	$(PY) -m latentsep.browsercheck _build/html $(wildcard results/$(PROFILE)/advisor/*_advice.html) --screenshots _build/screenshots
 
 system:  ## Debian's chromium and dataset-fashion-mnist, when missing and installable (root + apt)
 	@bash tools/system-packages.sh
@@ -63,4 +63,4 @@ calibrate: execute  ## re-fit the advisor's transfer gap -> sensitivity calibrat
 	$(VENV)/bin/latentsep calibrate --results results/$(PROFILE) --out lib/latentsep/resources/calibration.json
 
 clean:  ## remove built and executed artefacts (keeps data/ and cache/)
-	rm -rf _build executed results
+	rm -rf _build executed chapters index.md results

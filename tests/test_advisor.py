@@ -202,6 +202,10 @@ def test_json_text_and_html_renderers(report: AdviceReport) -> None:
     assert page.count("<svg") == 3
     assert "<script" not in page and "cdn" not in page.lower()  # offline, no JS needed
     assert "Calibration and its provenance" in page
+    # words first: one line per comparison (action and why) before any chart; the table folded
+    assert page.count("Why: ") == len(report.table) and page.index("Why: ") < page.index("<svg")
+    assert page.index("<details><summary>Full table") > page.rindex("<svg")
+    assert page.index("<table") > page.index("<details><summary>Full table")
 
 
 def test_verification_measures_sensitivity_per_comparison(calibration) -> None:

@@ -1,4 +1,4 @@
-"""The chapter runner: stamps, problem detection, status page, profile errors."""
+"""The chapter runner: stamps, problem detection, profile errors (pages: tests/test_pages.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import nbformat
 import pytest
 
 from latentsep import bookrun
-from latentsep.report import Claim, write_claims
 
 CHAPTER = """# ---
 # jupyter:
@@ -92,21 +91,6 @@ def test_notebook_problems_finds_errors_and_warnings() -> None:
     nb.cells = [ok, warn, err]
     problems = bookrun.notebook_problems(nb)
     assert problems == ["cell 1: stderr: x.py:1: UserWarning: bad", "cell 2: ValueError: boom"]
-
-
-def test_status_page_is_generated_from_claim_files(project: bookrun.Project) -> None:
-    results = project.results_dir("quick")
-    write_claims(
-        [
-            Claim("c.a", "separation of A", "~0.110", "CI overlaps ±0.02", 0.12, (0.1, 0.14), True),
-            Claim("c.b", "colour flat", "flat", "|Δ| < 0.01", 0.05, (0.03, 0.07), False),
-        ],
-        "03_x",
-        results,
-    )
-    page = bookrun.status_markdown(project, "quick")
-    assert "1 reproduced, 1 not reproduced, 0 not checked." in page
-    assert "| 03_x | separation of A | ~0.110 | 0.120 [0.100, 0.140] |" in page
 
 
 def test_execute_reports_the_failing_chapter_and_cell(project: bookrun.Project) -> None:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from latentsep.bookrun import COMMON_PARAMETERS, Project, load_profile
+from latentsep.pages import chapter_slug
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = Project(ROOT)
@@ -61,9 +62,9 @@ def test_every_profile_sets_only_known_parameters(profile: str) -> None:
 def test_toc_lists_every_chapter_once_and_nothing_else() -> None:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    expected = [f"executed/{p.stem}" for p in CHAPTERS] + ["executed/status"]
+    expected = [f"chapters/{chapter_slug(p.stem)}" for p in CHAPTERS] + ["chapters/status"]
     assert files == expected
-    assert toc["root"] == "book/index"
+    assert toc["root"] == "index"  # generated from book/index.md
 
 
 def test_config_renders_without_executing() -> None:

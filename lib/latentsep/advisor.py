@@ -44,8 +44,6 @@ sensitivity worth acting on (``min_effect``, default 0.01 balanced accuracy per 
 
 from __future__ import annotations
 
-import html
-import json
 import math
 import tempfile
 import time
@@ -203,7 +201,8 @@ def comparisons(
 
 @dataclass
 class AdviceReport:
-    """Everything :func:`advise` found, with renderers for the terminal, JSON and HTML.
+    """Everything :func:`advise` found, with renderers (:mod:`latentsep.advice_report`) for the terminal,
+    JSON and HTML.
 
     Attributes
     ----------
@@ -232,139 +231,38 @@ class AdviceReport:
     seconds: dict[str, float] = field(default_factory=dict)
     verify_table: pd.DataFrame | None = None
 
-    # ------------------------------------------------------------------ serialisation
+    # ------------------------------------------------------------------ renderers
+    # The renderers live in latentsep.advice_report; these methods are the report's public face.
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready content (NaN → null)."""
-        return _json_safe({
-            "inputs": self.inputs,
-            "settings": self.settings,
-            "rules": list(RULES),
-            "calibration": self.calibration.summary(),
-            "seconds": self.seconds,
-            "attributes": self.table.to_dict(orient="records"),
-        })
+        from latentsep import advice_report
+
+        return advice_report.report_dict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
+        from latentsep import advice_report
 
-    # ------------------------------------------------------------------ terminal
+        return advice_report.report_json(self)
+
     def to_text(self) -> str:
         """The report as a plain-text table with a header and the rules."""
-        s, i, c = self.settings, self.inputs, self.calibration
-        head = [
-            f"latentsep advise: {i['n']:,} samples × {i['dim']:,} dims, label {i['label']!r} "
-            f"(class {i['label_values'][1]!r} = {i['label_share']:.1%}), "
-            f"{len(self.table)} comparisons from {len(i['attributes'])} attributes",
-            f"separation: {s['method']} TV on {_components(self.table)} PCA components "
-            f"({s['pca_variance']:.0%} variance), {s['n_permutations']} permutations, "
-            f"{s['n_bootstrap']} bootstrap resamples, seed {s['seed']}",
-            f"transfer gap: logistic heads on {s['transfer']['n_components']} PCA components, "
-            f"{s['transfer']['n_repeats']} repeated 2-fold cross-fits",
-            f"calibration: {c.n_points} points, {c.n_datasets} datasets from "
-            f"{', '.join(c.provenance.get('chapters', [])) or '?'} (profile "
-            f"{c.provenance.get('profile', '?')}): slope {c.slope:.3f} per unit transfer gap, "
-            f"within-dataset R² {c.r2:.2f}, residual SD {c.residual_sd:.3f}, between-dataset SD "
-            f"{c.between_sd:.3f}",
-            "sensitivity = change of a group's balanced accuracy per unit of its own share of the "
-            "fine-tuning set",
-            "",
-        ]
-        t = self.table
-        pct = f"{s['confidence']:.0%}"
-        shown = pd.DataFrame({
-            "rank": t["rank"],
-            "attribute": t["attribute"],
-            "groups (1 vs 0)": t["group_1"] + " vs " + t["group_0"],
-            "share 1": t["share_1"].map("{:.1%}".format),
-            f"excess [{pct} CI]": [_interval(e, lo, hi, 4) for e, lo, hi in
-                                   zip(t["excess"], t["excess_ci_low"], t["excess_ci_high"],
-                                       strict=True)],
-            "p": t["p_value"].map("{:.3f}".format),
-            f"transfer gap [{pct} CI]": [_interval(g, lo, hi, 3) for g, lo, hi in
-                                         zip(t["transfer_gap"], t["transfer_ci_low"],
-                                             t["transfer_ci_high"], strict=True)],
-            f"sensitivity [{pct} PI]": [_interval(p, lo, hi, 3) for p, lo, hi in
-                                        zip(t["predicted"], t["pi_low"], t["pi_high"], strict=True)],
-        })
-        if "measured" in t.columns:
-            shown["measured [CI]"] = [_interval(m, lo, hi, 3) for m, lo, hi in
-                                      zip(t["measured"], t["measured_ci_low"], t["measured_ci_high"],
-                                          strict=True)]
-            shown["verdict"] = t["verdict"]
-        shown["recommendation"] = t["recommendation"]
-        rules = [f"  {k + 1}. {r}" for k, r in enumerate(RULES)]
-        tail = ["", f"rules (min_effect {s['min_effect']}, minority_share {s['minority_share']}):",
-                *rules]
-        return "\n".join([*head, shown.to_string(index=False), *tail]) + "\n"
+        from latentsep import advice_report
 
-    # ------------------------------------------------------------------ charts and HTML
+        return advice_report.report_text(self)
+
     def charts(self) -> dict[str, alt.Chart]:
-        """Altair charts: ``separation`` (excess with CI), ``sensitivity`` (prediction with PI,
-        measured values when verified) and ``calibration`` (the calibration line and points)."""
-        t = self.table.assign(comparison=self.table["attribute"])
-        order = list(t["comparison"])
-        colour = alt.Color("action:N", scale=alt.Scale(domain=list(ACTIONS)), title="action")
-        base = alt.Chart(t).encode(y=alt.Y("comparison:N", sort=order, title=None), color=colour)
-        sep = (base.mark_rule().encode(x=alt.X("excess_ci_low:Q", title="separation excess over "
-                                               "the permutation null (95 % CI)"),
-                                       x2="excess_ci_high")
-               + base.mark_point(filled=True, size=60).encode(
-                   x="excess:Q", tooltip=["comparison", "excess", "excess_ci_low", "excess_ci_high",
-                                          "p_value"])
-               + alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q"))
-        layers = [
-            base.mark_rule().encode(x=alt.X("pi_low:Q", title="allocation sensitivity (balanced "
-                                            "accuracy per unit own share)"), x2="pi_high"),
-            base.mark_point(filled=True, size=60).encode(
-                x="predicted:Q", tooltip=["comparison", "predicted", "pi_low", "pi_high",
-                                          "recommendation"]),
-            alt.Chart(pd.DataFrame({"x": [self.settings["min_effect"]]}))
-            .mark_rule(strokeDash=[4, 4]).encode(x="x:Q"),
-        ]
-        if "measured" in t.columns:
-            measured = alt.Chart(t).encode(y=alt.Y("comparison:N", sort=order))
-            layers += [
-                measured.mark_rule(color="black", yOffset=6).encode(x="measured_ci_low:Q",
-                                                                    x2="measured_ci_high"),
-                measured.mark_point(shape="diamond", color="black", yOffset=6).encode(
-                    x="measured:Q", tooltip=["comparison", "measured", "measured_ci_low",
-                                             "measured_ci_high"]),
-            ]
-        sens = alt.layer(*layers)
-        return {
-            "separation": sep.properties(title="Latent separation beyond chance", width=420),
-            "sensitivity": sens.properties(
-                title="Predicted sensitivity with prediction interval"
-                + (" (black: measured by --verify)" if "measured" in t.columns else ""),
-                width=420),
-            "calibration": calibration_chart(self.calibration, t),
-        }
+        """Altair charts: ``separation``, ``sensitivity`` and ``calibration``
+        (see :func:`latentsep.advice_report.report_charts`)."""
+        from latentsep import advice_report
+
+        return advice_report.report_charts(self)
 
     def to_html(self) -> str:
-        """A self-contained HTML page: summary, table, charts as inline SVG, rules, provenance."""
-        import vl_convert as vlc
+        """A standalone offline HTML page, recommendations in words first
+        (see :func:`latentsep.advice_report.report_html`)."""
+        from latentsep import advice_report
 
-        svgs = [vlc.vegalite_to_svg(chart.to_dict()) for chart in self.charts().values()]
-        text_head = self.to_text().split("\n\n")[0]
-        table = self.table.drop(columns=["column"]).to_html(
-            index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
-        provenance = json.dumps(_json_safe(self.calibration.summary()), indent=1)
-        rules = "".join(f"<li>{html.escape(r)}</li>" for r in RULES)
-        return (
-            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            "<title>latentsep advise</title><style>body{font-family:sans-serif;max-width:1200px;"
-            "margin:2em auto;padding:0 1em}table{border-collapse:collapse;font-size:85%}"
-            "td,th{padding:2px 6px;border-bottom:1px solid #ddd;text-align:right}"
-            "pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head><body>"
-            "<h1>Allocation advice</h1>"
-            f"<pre>{html.escape(text_head)}</pre>{table}"
-            f"<h2>Charts</h2>{''.join(f'<div>{svg}</div>' for svg in svgs)}"
-            f"<h2>Rules</h2><ol>{rules}</ol>"
-            f"<p>min_effect = {self.settings['min_effect']}, minority_share = "
-            f"{self.settings['minority_share']}.</p>"
-            f"<h2>Calibration and its provenance</h2><pre>{html.escape(provenance)}</pre>"
-            "</body></html>\n"
-        )
+        return advice_report.report_html(self)
 
 
 def calibration_chart(calibration: Calibration, table: pd.DataFrame | None = None) -> alt.Chart:
@@ -840,28 +738,3 @@ def verify_advice(
                          "measured_ci_high": float(sens["ci_high"].iloc[0]), "k_train": k_t})
             sweeps.append(df)
     return pd.DataFrame(rows), pd.concat(sweeps, ignore_index=True)
-
-
-# ---------------------------------------------------------------------- formatting helpers
-def _interval(value: float, low: float, high: float, digits: int) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def _components(table: pd.DataFrame) -> str:
-    values = sorted(set(table["n_components"].astype(int)))
-    return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
-
-
-def _json_safe(obj: Any) -> Any:
-    """Recursively replace NaN/inf by None and numpy scalars by Python ones."""
-    if isinstance(obj, Mapping):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj

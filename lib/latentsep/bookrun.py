@@ -6,8 +6,9 @@ notebook under ``results/<profile>/notebooks/``. A chapter is re-executed only w
 changes: a hash of its source, the library's source, its parameters, the data manifest and the
 stamps of the chapters before it (later chapters read earlier chapters' results).
 
-``build`` stages the executed notebooks and a generated reproduction-status page in
-``executed/``, writes the offline vega bundle to ``_static/``, runs ``jupyter-book build -W``
+``build`` stages the executed notebooks, made readable, and a generated reproduction-status page in
+``chapters/`` and the landing page in ``index.md`` (:mod:`latentsep.pages`), writes the offline
+vega bundle to ``_static/``, runs ``jupyter-book build -W``
 and scans the produced HTML for error outputs.
 
 Command line: ``python -m latentsep.bookrun {execute,build,check} --profile quick``.
@@ -28,10 +29,12 @@ from pathlib import Path
 
 import yaml
 
+from latentsep import pages
 from latentsep.fileio import atomic_write_text
 from latentsep.report import read_claims
 
 COMMON_PARAMETERS = ("PROFILE", "DATA_DIR", "CACHE_DIR", "RESULTS_DIR")
+STAGED = "chapters"  # the staged book pages: chapters/<slug>.html, chapters/status.html
 ERROR_MARKERS = ("Traceback (most recent call last)", "output error", "output stderr")
 
 
@@ -236,62 +239,6 @@ def _record_timing(results_dir: Path, stem: str, seconds: float) -> None:
     atomic_write_text(path, json.dumps(timings, indent=2, sort_keys=True))
 
 
-def status_markdown(project: Project, profile: str) -> str:
-    """The reproduction-status page, generated from the chapters' claim files."""
-    results = project.results_dir(profile)
-    table = read_claims(results)
-    manifest_path = project.root / os.environ.get("LATENTSEP_DATA_DIR", "data") / "manifest.json"
-    lines = [
-        "# Reproduction status",
-        "",
-        "Every number below is written by a chapter when it executes; this page is generated from "
-        "those files and never edited by hand. *Paper* is the value reported in arXiv 2512.09496 "
-        "(values marked `~` were read off the authors' figures); *ours* is this book's recomputation "
-        "with its 95 % confidence interval; the *rule* for \"reproduced\" was stated in the chapter "
-        "before computing.",
-        "",
-        f"Profile: **{profile}**.",
-    ]
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text())
-        sources = ", ".join(
-            f"{name}: {entry.get('source', '?')}" for name, entry in sorted(manifest.items())
-            if isinstance(entry, dict)
-        )
-        lines.append(f"Data sources: {sources}.")
-    timings_path = results / "timings.json"
-    if timings_path.is_file():
-        timings = json.loads(timings_path.read_text())
-        total = sum(timings.values())
-        lines.append(
-            f"Execution time, each chapter's latest execution summed: {total / 60:.1f} min "
-            "(a chapter found up to date is not re-executed)."
-        )
-    lines.append("")
-    if table.empty:
-        lines.append("No chapter has recorded a claim yet.")
-    else:
-        counts = table["status"].value_counts()
-        lines.append(
-            ", ".join(f"{counts.get(s, 0)} {s}" for s in ("reproduced", "not reproduced", "not checked"))
-            + "."
-        )
-        lines.append("")
-        shown = table.drop(columns=["claim"]).rename(columns=str.capitalize)
-        lines.append(_markdown_table(shown))
-    return "\n".join(lines) + "\n"
-
-
-def _markdown_table(df) -> str:
-    def cell(value: object) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
-    header = "| " + " | ".join(cell(c) for c in df.columns) + " |"
-    rule = "|" + "---|" * len(df.columns)
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
-
-
 def write_vega_bundle(project: Project) -> Path:
     """Write vega, vega-lite and vega-embed as one local script, exposed as ``window.latentsepVega``.
 
@@ -312,8 +259,9 @@ def write_vega_bundle(project: Project) -> Path:
 
 
 def stage(project: Project, profile: str) -> None:
-    """Fill ``executed/`` with the profile's notebooks (those named in ``_toc.yml``) and status page."""
-    staged = project.root / "executed"
+    """Fill ``chapters/`` with the profile's notebooks, made readable (see :mod:`latentsep.pages`),
+    and the status page, and write the landing page ``index.md`` from ``book/index.md``."""
+    staged = project.root / STAGED
     if staged.exists():
         shutil.rmtree(staged)
     staged.mkdir()
@@ -324,15 +272,25 @@ def stage(project: Project, profile: str) -> None:
             f"no executed notebook for {absent} in profile {profile!r}; "
             f"run `make execute PROFILE={profile}` first."
         )
+    results = project.results_dir(profile)
+    claims = read_claims(results)
+    manifest = pages.read_json(project.root / os.environ.get("LATENTSEP_DATA_DIR", "data") / "manifest.json")
+    timings = pages.read_json(results / "timings.json")
+    commit = pages.git_commit(project.root)
+    titles = {}
     for source in project.chapters:
         nb = json.loads((notebooks / f"{source.stem}.ipynb").read_text(encoding="utf-8"))
-        for cell in nb["cells"]:
-            tags = cell.get("metadata", {}).get("tags", [])
-            # Parameters stay one click away: they say what this run used, but are not the story.
-            if {"parameters", "injected-parameters"} & set(tags) and "hide-cell" not in tags:
-                cell["metadata"]["tags"] = [*tags, "hide-cell"]
-        (staged / f"{source.stem}.ipynb").write_text(json.dumps(nb, indent=1), encoding="utf-8")
-    (staged / "status.md").write_text(status_markdown(project, profile), encoding="utf-8")
+        titles[source.stem] = pages.chapter_title(nb, source.stem)
+        data = pages.data_sources(manifest, source.read_text(encoding="utf-8"))
+        when = pages.execution_date(nb)
+        provenance = pages.Provenance(profile, data, commit, when, timings.get(source.stem))
+        slug = pages.chapter_slug(source.stem)
+        nb = pages.readable_notebook(nb, claims[claims["chapter"] == source.stem], slug, provenance)
+        (staged / f"{slug}.ipynb").write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    header = pages.status_header(profile, manifest, timings)
+    (staged / "status.md").write_text(pages.status_page(claims, titles, header), encoding="utf-8")
+    template = (project.root / "book" / "index.md").read_text(encoding="utf-8")
+    (project.root / "index.md").write_text(pages.landing_page(template, claims, titles), encoding="utf-8")
 
 
 def build(project: Project, profile: str, out: Path | None = None) -> Path:
@@ -344,6 +302,13 @@ def build(project: Project, profile: str, out: Path | None = None) -> Path:
         str(Path(sys.executable).with_name("jupyter-book")), "build", str(project.root),
         "-W", "-n", "--keep-going", "--path-output", str(out),
     ]
+    config = yaml.safe_load((project.root / "_config.yml").read_text(encoding="utf-8"))
+    sources = pages.edit_sources(project.chapters, project.root)
+    if (buttons := pages.with_repository(config, os.environ.get(pages.REPOSITORY_ENV), sources)) is not None:
+        effective = out / "_build" / "_config.repository.yml"
+        effective.parent.mkdir(parents=True, exist_ok=True)
+        effective.write_text(yaml.safe_dump(buttons, sort_keys=False), encoding="utf-8")
+        cmd += ["--config", str(effective)]
     completed = subprocess.run(cmd, cwd=project.root, text=True, capture_output=True)
     print(completed.stdout[-4000:])
     if completed.returncode != 0:

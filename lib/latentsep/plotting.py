@@ -16,7 +16,9 @@ import pandas as pd
 _RENDERER = "latentsep_offline"
 
 
-def _offline_renderer(spec: dict, **_: object) -> dict:
+def offline_chart_html(spec: dict) -> str:
+    """A chart as HTML: a ``<div>`` drawn by ``vegaEmbed`` from the book's local vega bundle, with
+    a static SVG inside ``<noscript>``."""
     div_id = f"vega-{uuid.uuid4().hex[:12]}"
     try:
         import vl_convert as vlc
@@ -24,7 +26,7 @@ def _offline_renderer(spec: dict, **_: object) -> dict:
         svg = vlc.vegalite_to_svg(spec)
     except Exception:  # the SVG is only a no-JS fallback; the interactive chart still renders
         svg = ""
-    html = (
+    return (
         f'<div id="{div_id}" class="latentsep-chart"></div>'
         f"<noscript>{svg}</noscript>"
         "<script type=\"text/javascript\">"
@@ -33,7 +35,10 @@ def _offline_renderer(spec: dict, **_: object) -> dict:
         f"window.latentsepVega.vegaEmbed('#{div_id}',spec,{{actions:false}});}}"
         "else{setTimeout(draw,50);}}draw();})();</script>"
     )
-    return {"text/html": html, "text/plain": "<altair chart>"}
+
+
+def _offline_renderer(spec: dict, **_: object) -> dict:
+    return {"text/html": offline_chart_html(spec), "text/plain": "<altair chart>"}
 
 
 def enable_offline_renderer() -> None:

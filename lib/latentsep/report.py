@@ -2,8 +2,9 @@
 
 A chapter states, before computing anything, a rule for "reproduced" for each claim; after computing,
 it records our value (with its 95 % CI) next to the paper's. ``write_claims`` stores the list as JSON
-under ``results/<profile>/claims/<chapter>.json``; ``latentsep.bookrun.status_markdown`` renders
-every such file into the book's reproduction-status page. Nothing on that page is typed by hand.
+under ``results/<profile>/claims/<chapter>.json``; :mod:`latentsep.pages` renders every such file
+into the book's reproduction-status page, each chapter's findings box and the landing page. Nothing
+on those pages is typed by hand.
 """
 
 from __future__ import annotations

