@@ -7,7 +7,11 @@
 4. :mod:`.sweeps` -- :func:`allocation_sweeps` (last-layer retraining) and :func:`ablation_sweeps`
    (full fine-tuning, training from scratch);
 5. :mod:`.summaries` -- :func:`summarise` and :func:`bound_checks`: one row per attribute or group,
-   with uncertainty across seeds.
+   with uncertainty across seeds; :func:`protocol_summaries`, :func:`correlation_table` and
+   :func:`allocation_curves` for a whole run.
+
+:mod:`.runs` chains steps 2-4 for an encoder pre-trained per seed: :func:`run_protocol` returns a
+:class:`ProtocolResult`.
 """
 
 from latentsep.experiments.protocol.data import (
@@ -23,22 +27,51 @@ from latentsep.experiments.protocol.measures import (
     separation_differences,
     transfer_by_seed,
 )
-from latentsep.experiments.protocol.summaries import bound_checks, summarise
+from latentsep.experiments.protocol.runs import (
+    ESTIMATORS,
+    ProtocolResult,
+    run_protocol,
+    separation_with_fallback,
+)
+from latentsep.experiments.protocol.summaries import (
+    CORRELATION_COLUMNS,
+    SENSITIVITY_MEASURES,
+    SEPARATION_MEASURES,
+    allocation_curves,
+    bound_checks,
+    correlation_table,
+    protocol_summaries,
+    separation_view,
+    summarise,
+    tv_rows,
+)
 from latentsep.experiments.protocol.sweeps import ablation_sweeps, allocation_sweeps
 
 __all__ = [
+    "CORRELATION_COLUMNS",
+    "ESTIMATORS",
+    "SENSITIVITY_MEASURES",
+    "SEPARATION_MEASURES",
     "SPLITS",
     "EncoderRun",
     "ProtocolData",
+    "ProtocolResult",
     "ablation_sweeps",
+    "allocation_curves",
     "allocation_sweeps",
     "attribute_names",
     "bound_checks",
+    "correlation_table",
     "feasible_k",
     "pretrained_embeddings",
+    "protocol_summaries",
     "resize_pretraining",
+    "run_protocol",
     "separation_by_seed",
     "separation_differences",
+    "separation_view",
+    "separation_with_fallback",
     "summarise",
     "transfer_by_seed",
+    "tv_rows",
 ]
