@@ -103,3 +103,49 @@ def points_with_errorbars(
         **{("x" if horizontal else "y"): f"{val}:Q"}, tooltip=[cat, val, lower, upper]
     )
     return (bars + pts).properties(title=title)
+
+
+def allocation_curves_chart(
+    curves: pd.DataFrame, *, metric: str = "balanced_accuracy", title: str = "",
+    columns: int | None = None, width: int = 170, height: int = 120,
+) -> alt.Chart:
+    """Each group's metric against its own share, mean line and 95 % band, one panel per attribute.
+
+    Used by chapter 04. ``curves`` is :func:`latentsep.experiments.protocol.allocation_curves`'
+    table (``attribute, group, own_share, <metric>, ci_low, ci_high``); ``columns`` wraps the
+    panels (default: one row), each with its own y scale when wrapped.
+    """
+    curves = curves.assign(group=curves["group"].map({0: "group 0", 1: "group 1"}))
+    base = alt.Chart(curves).encode(x=alt.X("own_share:Q", title="own share of fine-tuning set"),
+                                    color=alt.Color("group:N"))
+    band = base.mark_area(opacity=0.2).encode(
+        y=alt.Y("ci_low:Q", title=metric.replace("_", " "), scale=alt.Scale(zero=False)),
+        y2="ci_high")
+    line = base.mark_line(point=True).encode(
+        y=f"{metric}:Q", tooltip=["attribute", "group", "own_share", metric, "ci_low", "ci_high"])
+    layered = (band + line).properties(width=width, height=height)
+    if columns is None:
+        return layered.facet(column="attribute:N").properties(title=title)
+    return layered.facet(facet=alt.Facet("attribute:N"), columns=columns).resolve_scale(
+        y="independent").properties(title=title)
+
+
+def separation_vs_sensitivity_chart(table: pd.DataFrame, *, x_title: str = "TV, paper-faithful",
+                                    title: str = "Separation vs allocation sensitivity") -> alt.Chart:
+    """One labelled point per attribute with both 95 % intervals as bars, faceted by ``dataset``
+    (rows) and ``sensitivity measure`` (columns), independent scales.
+
+    Used by chapter 04; ``table`` has ``TV, TV_low, TV_high, sensitivity, s_low, s_high,
+    attribute`` (:func:`latentsep.experiments.real_datasets.scatter_table`).
+    """
+    base = alt.Chart(table).encode(x=alt.X("TV:Q", title=x_title, scale=alt.Scale(zero=False)))
+    chart = (
+        base.mark_rule(opacity=0.5).encode(y=alt.Y("s_low:Q", title="sensitivity"), y2="s_high")
+        + base.mark_rule(opacity=0.5).encode(x="TV_low:Q", x2="TV_high:Q", y="sensitivity:Q")
+        + base.mark_point(filled=True, size=50).encode(
+            y="sensitivity:Q", tooltip=["attribute", "TV", "sensitivity", "s_low", "s_high"])
+        + base.mark_text(dx=6, align="left", fontSize=9).encode(y="sensitivity:Q",
+                                                                text="attribute:N")
+    ).properties(width=230, height=200)
+    return chart.facet(row=alt.Row("dataset:N"), column=alt.Column("sensitivity measure:N")
+                       ).resolve_scale(x="independent", y="independent").properties(title=title)
