@@ -1,0 +1,262 @@
+"""Chapter 04's claims on small golden tables (every verdict branch), its prose and its tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from latentsep.experiments import real_datasets as rd
+from latentsep.experiments import real_datasets_claims as rc
+from latentsep.experiments.protocol import SENSITIVITY_MEASURES, SEPARATION_MEASURES
+from latentsep.heads import HeadConfig
+from latentsep.models.training import PretrainConfig
+from latentsep.separation import PAPER_ESTIMATOR, POOLED_HISTOGRAM
+
+NOT_CHECKABLE = "Not checkable in this run: needs `{}` and the full profile"
+
+
+def corr_row(r: float, low: float, high: float, *, r2: float | None = None, note: str = "",
+             separation: str = "TV, paper-faithful", sensitivity: str = "loss slope") -> dict:
+    """One correlation_table row (Spearman set to r, n = 10)."""
+    r2 = r * r if r2 is None else r2
+    return {"separation": separation, "sensitivity": sensitivity, "n": 10, "note": note,
+            "pearson_r": r, "pearson_ci_low": low, "pearson_ci_high": high, "r2": r2,
+            "r2_ci_low": 0.0, "r2_ci_high": 0.9, "spearman": r, "spearman_ci_low": low,
+            "spearman_ci_high": high, "p_value": 0.01}
+
+
+def corr_table(r: float, low: float, high: float, **kw) -> pd.DataFrame:
+    """A correlation table where every pair has the same (r, CI)."""
+    return pd.DataFrame([corr_row(r, low, high, separation=s, sensitivity=t, **kw)
+                         for s in SEPARATION_MEASURES for t in SENSITIVITY_MEASURES])
+
+
+def summary(tv: dict[str, float]) -> pd.DataFrame:
+    """protocol_summaries rows with only what the claims read: paper-faithful TV per attribute."""
+    return pd.DataFrame([{"estimator": PAPER_ESTIMATOR, "metric": "cross_entropy",
+                          "attribute": a, "separation": v, "separation_ci_low": v - 0.01,
+                          "separation_ci_high": v + 0.01, "excess": v - 0.01}
+                         for a, v in tv.items()])
+
+
+def frozen_summary(*, fmz: dict[str, tuple[float, float, float]], excess_low: dict[str, float],
+                   tv: dict[str, float], sensitivity: dict[str, float]) -> pd.DataFrame:
+    """The frozen run's rows the foundation claims read (balanced accuracy)."""
+    rows = []
+    for a in tv:
+        value, low, high = fmz[a]
+        common = {"metric": "balanced_accuracy", "attribute": a, "sensitivity": sensitivity[a],
+                  "full_minus_zero": value, "full_minus_zero_ci_low": low,
+                  "full_minus_zero_ci_high": high}
+        rows += [{**common, "estimator": POOLED_HISTOGRAM, "separation": tv[a],
+                  "excess_ci_low": excess_low[a]},
+                 {**common, "estimator": PAPER_ESTIMATOR, "separation": tv[a]},
+                 {**common, "estimator": "classifier", "separation": tv[a]}]
+    return pd.DataFrame(rows)
+
+
+SEPARATED = frozen_summary(
+    fmz={"digit": (0.4, 0.3, 0.5), "colour": (0.1, 0.05, 0.2), "Random": (0.0, -0.01, 0.01)},
+    excess_low={"digit": 0.2, "colour": 0.1, "Random": -0.01},
+    tv={"digit": 0.5, "colour": 0.3, "Random": 0.02},
+    sensitivity={"digit": 0.3, "colour": -0.1, "Random": 0.001})
+
+
+def results(*, r=(-0.8, -0.95, -0.4), tv=None, frozen=SEPARATED, note="",
+            **real) -> rc.RealDatasetsResults:
+    tv = tv or {"Sex": 0.3, "Age": 0.2, "Random": 0.01}
+    return rc.RealDatasetsResults(
+        summaries={k: summary(tv) for k in rd.TABULAR_TITLES},
+        correlations={k: corr_table(*r, note=note) for k in rd.TABULAR_TITLES},
+        frozen_summary=frozen,
+        frozen_images=3000, image_size=112, frozen_k=1000, n_seeds=3, profile="quick", **real)
+
+
+def by_id(claims) -> dict:
+    return {c.claim_id: c for c in claims}
+
+
+def test_stated_claims_read_the_paper_values_from_paper():
+    claims = rc.stated_claims()
+    assert claims["mimic.loss"].paper == rc.PAPER["mimic_cxr.loss slope"] == "R² 0.78 (p = 6.4e-4)"
+    assert claims["adult.loss slope"].paper == "R² 0.78 (p = 6.4e-4) on MIMIC-CXR, 10 attributes"
+    assert claims["mimic.fmz"].rule == "r < 0 with its 95 % CI below 0 and R² >= 0.5"
+    assert claims["ham10000.random"].paper == "Random 0.276, lowest"
+    assert [c.reproduced for c in claims.values()] == [None] * len(claims)
+
+
+def test_correlation_claim_each_branch_and_its_note():
+    claim = rc.stated_claims()["mimic.loss"]
+    row = pd.Series(corr_row(-0.8, -0.95, -0.4, r2=0.64))
+    filled = rc.correlation_claim(claim, row, n_seeds=3, profile="full", min_r2=0.5,
+                                  extra=" Analysis: adapted.")
+    assert filled.reproduced is True and filled.ours == -0.8 and filled.ci == (-0.95, -0.4)
+    assert filled.note == ("R² = 0.64 [0.00, 0.90], Spearman -0.80 [-0.95, -0.40], n = 10 "
+                           "attributes, 3 seeds, profile full. Analysis: adapted.")
+    assert claim.reproduced is None  # the stated claim is left as it was
+    weak = rc.correlation_claim(claim, row, n_seeds=3, profile="full", min_r2=0.7)
+    assert weak.reproduced is False
+    straddles = rc.correlation_claim(claim, pd.Series(corr_row(-0.3, -0.7, 0.2)), n_seeds=3,
+                                     profile="quick")
+    assert straddles.reproduced is False and straddles.ci == (-0.7, 0.2)
+    positive = rc.correlation_claim(claim, pd.Series(corr_row(0.6, 0.2, 0.9)), n_seeds=3,
+                                    profile="quick")
+    assert positive.reproduced is False
+    undefined = rc.correlation_claim(
+        claim, pd.Series(corr_row(np.nan, np.nan, np.nan, note="undefined: constant")), n_seeds=3,
+        profile="quick")
+    assert undefined.reproduced is None and undefined.ours is None and undefined.ci is None
+    assert undefined.note == "undefined: constant; profile quick."
+
+
+def test_check_claims_reproduced_branch_on_golden_tables():
+    claims = by_id(rc.check_claims(results()))
+    assert [c.claim_id for c in rc.check_claims(results())] == [
+        c.claim_id for c in rc.stated_claims().values()]
+    for key in rd.TABULAR_TITLES:
+        assert claims[f"real.{key}.tv_vs_loss_slope"].reproduced is True
+        assert claims[f"real.{key}.tv_excess_vs_loss_slope"].reproduced is True
+        random = claims[f"real.{key}.random_lowest_tv"]
+        assert random.reproduced is True and random.ours == "lowest: Random"
+        assert random.note == "3 attributes, 3 seeds, profile quick."
+    gains = claims["real.foundation.gains_only_where_separated"]
+    assert gains.reproduced is True
+    assert gains.ours == "gains for ['colour', 'digit']; TV excess CI above 0 for ['colour', 'digit']"
+    assert gains.note.startswith("Balanced-accuracy full-minus-zero: digit +0.400 [+0.300, +0.500]")
+    assert gains.note.endswith("3,000 images at 112 px, K = 1,000, 3 seeds (t-intervals with 2 "
+                               "degrees of freedom), profile quick.")
+    ranking = claims["real.foundation.tv_ranks_sensitivity"]
+    assert ranking.reproduced is True
+    assert ranking.ours == "TV: digit > colour > Random; |sensitivity|: digit > colour > Random"
+
+
+def test_check_claims_not_reproduced_branch_on_golden_tables():
+    frozen = frozen_summary(
+        fmz={"digit": (0.4, 0.3, 0.5), "colour": (0.1, 0.05, 0.2), "Random": (-0.02, -0.03, -0.01)},
+        excess_low={"digit": 0.2, "colour": 0.1, "Random": -0.01},
+        tv={"digit": 0.5, "colour": 0.3, "Random": 0.02},
+        sensitivity={"digit": 0.1, "colour": -0.3, "Random": 0.001})
+    claims = by_id(rc.check_claims(results(r=(0.2, -0.3, 0.6), tv={"Sex": 0.3, "Random": 0.2,
+                                                                    "Age": 0.1}, frozen=frozen)))
+    assert claims["real.adult.tv_vs_full_minus_zero_loss"].reproduced is False
+    random = claims["real.compas.random_lowest_tv"]
+    assert random.reproduced is False and random.ours == "lowest: Age"
+    # Random gains without being separated; the orderings differ
+    assert claims["real.foundation.gains_only_where_separated"].reproduced is False
+    assert claims["real.foundation.tv_ranks_sensitivity"].reproduced is False
+
+
+def test_check_claims_not_checked_branch_on_golden_tables():
+    frozen = SEPARATED.copy()
+    frozen.loc[frozen["attribute"] == "colour", "separation"] = np.nan
+    claims = by_id(rc.check_claims(results(r=(np.nan, np.nan, np.nan), note="undefined: why",
+                                           frozen=frozen)))
+    undefined = claims["real.adult.tv_vs_loss_slope"]
+    assert undefined.reproduced is None and undefined.note == "undefined: why; profile quick."
+    ranking = claims["real.foundation.tv_ranks_sensitivity"]
+    assert ranking.reproduced is None and ranking.ours.endswith("; TV undefined for ['colour']")
+    for dataset, env in (("mimic_cxr", "LATENTSEP_MIMIC_CXR"), ("ham10000", "LATENTSEP_HAM10000"),
+                         ("civilcomments", "LATENTSEP_CIVILCOMMENTS")):
+        for claim in claims.values():
+            if claim.claim_id.startswith(f"real.{dataset}."):
+                assert claim.reproduced is None and claim.note.startswith(
+                    NOT_CHECKABLE.format(env))
+
+
+def test_check_claims_on_the_papers_datasets_when_they_ran():
+    real_summaries = {("mimic_cxr", "adapted"): summary({"View": 0.3, "Random": 0.02}),
+                      ("ham10000", "adapted"): summary({"Age": np.nan, "Random": np.nan}),
+                      ("civilcomments", "adapted"): summary({"Gender": 0.2, "Random": 0.01})}
+    real_corrs = {key: corr_table(-0.75, -0.9, -0.3, r2=0.56) for key in real_summaries}
+    claims = by_id(rc.check_claims(results(real_summaries=real_summaries,
+                                           real_correlations=real_corrs)))
+    mimic = claims["real.mimic_cxr.tv_vs_loss_slope"]
+    assert mimic.reproduced is True and mimic.note.endswith("profile quick. Analysis: adapted.")
+    ham = claims["real.ham10000.random_lowest_tv"]  # every TV undefined: not checked, said why
+    assert ham.reproduced is None and ham.ours is None
+    assert ham.note == ("Analysis: adapted; paper-faithful TV undefined for every attribute (see "
+                        "the separation notes).")
+    civil = claims["real.civilcomments.random_lowest_tv"]
+    assert civil.reproduced is True and civil.note == "Analysis: adapted; 3 seeds."
+    weak = {key: corr_table(-0.6, -0.9, -0.3, r2=0.36) for key in real_summaries}
+    claims = by_id(rc.check_claims(results(real_summaries=real_summaries, real_correlations=weak)))
+    assert claims["real.mimic_cxr.tv_vs_full_minus_zero"].reproduced is False  # R² < 0.5
+
+
+def test_findings_say_which_side_of_zero_and_whether_established():
+    table = pd.DataFrame([
+        corr_row(-0.5, -0.8, -0.1, sensitivity="loss slope"),
+        corr_row(-0.2, -0.6, 0.3, sensitivity="balanced-accuracy slope"),
+        corr_row(np.nan, np.nan, np.nan, sensitivity="full-minus-zero loss", note="undefined: x")])
+    text = rc.findings_markdown({"adult": table})
+    lines = text.split("\n\n")[1].split("\n")
+    assert lines[0].endswith("the estimate is on that side, and its interval excludes 0.")
+    assert "predicts r > 0; the estimate is on the other side" in lines[1]
+    assert lines[1].endswith("includes 0 (sign not established).")
+    assert lines[2] == "* **Adult**, TV vs full-minus-zero loss: undefined: x."
+
+
+def test_overview_marks_paper_values_and_an_all_undefined_run():
+    tabular = {k: summary({"Sex": 0.3, "Random": 0.01}) for k in rd.TABULAR_TITLES}
+    corrs = {k: corr_table(-0.5, -0.8, -0.1) for k in rd.TABULAR_TITLES}
+    frozen = summary({"digit": 0.5, "Random": 0.02})
+    real = {("ham10000", "adapted"): summary({"Age": np.nan, "Random": np.nan})}
+    real_corrs = {("ham10000", "adapted"): corr_table(np.nan, np.nan, np.nan, note="undefined: n")}
+    table = rd.overview_table(tabular, corrs, frozen, real, real_corrs).set_index("dataset")
+    assert table.loc["Adult", "highest TV"] == "Sex 0.300"
+    assert table.loc["Adult", "TV vs loss slope"] == "r = -0.50, R² = 0.25"
+    paper = table.loc["MIMIC-CXR-JPG v2 + MIMIC-IV"]
+    assert paper["whose numbers"] == "paper (reference, not ours)"
+    assert paper["highest TV"] == "ViewPosition 0.259" and paper["Random TV"] == "0.024"
+    assert paper["TV vs loss slope"].startswith("loss slope: R² 0.78 (p = 6.4e-04)")
+    ours = table.loc["HAM10000 + ISIC 2018 (adapted)"]
+    assert ours["highest TV"] == "undefined" and ours["TV vs loss slope"] == "undefined: n"
+    sections = rd.paper_vs_ours_sections(real, "adapted")
+    assert [s[0].split("**")[1] for s in sections] == ["MIMIC-CXR-JPG v2 + MIMIC-IV",
+                                                       "HAM10000 + ISIC 2018", "CivilComments"]
+    assert "not our results" in sections[0][0] and "ours next to" in sections[1][0]
+    assert sections[1][1].set_index("attribute").loc["Age", "ours"] == "undefined"
+
+
+def test_user_datasets_not_run_skipped_or_a_wrong_root(tmp_path):
+    common = dict(profile="quick", cache_dir=tmp_path, seeds=(0,), alphas=(0.0, 1.0), seed=0,
+                  config=None, llrt_head=None, frozen_head=None, separation={})
+    real = {"modes": ["adapted"], "max_rows": None, "encoders": {}, "k_train": {}, "k_val": {}}
+    runs = rd.run_user_datasets(real, run=False, **common)
+    assert runs.results == {} and runs.notes.count("not run — the quick profile") == 3
+    runs = rd.run_user_datasets(real, run=True, environ={}, **common)
+    assert runs.results == {} and runs.notes.count("**skipped** — `LATENTSEP_") == 3
+    with pytest.raises(FileNotFoundError, match="LATENTSEP_CIVILCOMMENTS="):
+        rd.run_user_datasets(real, run=True, environ={"LATENTSEP_CIVILCOMMENTS": str(tmp_path)},
+                             **common)
+
+
+def test_user_datasets_run_end_to_end_on_official_columns(tmp_path):
+    from test_experiments_foundation import WordCountEncoder, _write_civilcomments
+
+    _write_civilcomments(tmp_path)
+    real = {"modes": ["adapted", "frozen"], "max_rows": None,
+            "encoders": {"civilcomments": WordCountEncoder()}, "k_train": {"civilcomments": 10_000},
+            "k_val": {"civilcomments": 10_000}}
+    runs = rd.run_user_datasets(
+        real, run=True, profile="smoke", cache_dir=tmp_path / "cache", seeds=(0, 1),
+        alphas=(0.0, 0.5, 1.0), seed=0, config=PretrainConfig(max_epochs=2, num_threads=1),
+        llrt_head=HeadConfig(max_epochs=3), frozen_head=HeadConfig(kind="mlp", hidden=8,
+                                                                   max_epochs=3),
+        separation={"estimators": ("histogram/pooled",), "n_permutations": 5, "n_bootstrap": 5},
+        environ={"LATENTSEP_CIVILCOMMENTS": str(tmp_path)},
+        load_kwargs={"civilcomments": {"pretrain_fraction": 0.2, "test_fraction": 0.3,
+                                       "val_fraction": 0.15}})
+    assert list(runs.results) == ["civilcomments"]
+    assert list(runs.results["civilcomments"]) == ["adapted", "frozen"]
+    assert "**CivilComments**" in runs.notes and "ran." in runs.notes and "word-count" in runs.notes
+    assert runs.notes.count("**skipped**") == 2
+    summaries, corrs, text = rd.summarise_user_datasets(runs, n_boot=50, seed=0, out_dir=tmp_path)
+    assert set(summaries) == {("civilcomments", "adapted"), ("civilcomments", "frozen")}
+    assert (tmp_path / "civilcomments_frozen_summary.csv").exists()
+    assert corrs[("civilcomments", "adapted")]["dataset"].iloc[0] == "CivilComments (adapted)"
+    assert text.count("K_train = ") == 2
+    claims = by_id(rc.check_claims(results(real_summaries=summaries, real_correlations=corrs)))
+    # only the pooled histogram ran: the paper-faithful TV is absent, so nothing is claimed
+    assert "Not checkable" in claims["real.mimic_cxr.tv_vs_loss_slope"].note
