@@ -3,14 +3,16 @@
 - :mod:`latentsep.experiments.protocol` -- the protocol itself: one dataset prepared for it
   (:class:`ProtocolData`), cached encoder pre-training, separation and transfer gaps per
   pre-training seed, last-layer-retraining allocation sweeps, the full-fine-tuning /
-  from-scratch ablations, per-attribute summaries and bound checks.
+  from-scratch ablations, per-attribute summaries and bound checks, :func:`run_protocol` chaining
+  them and the separation-versus-sensitivity correlations across attributes.
 - :mod:`latentsep.experiments.coloured_mnist` -- coloured MNIST wired into that protocol with the
   paper's splits.
-- :mod:`latentsep.experiments.tabular` -- Adult and COMPAS through the protocol, with the
-  separation-versus-sensitivity correlations across attributes.
+- :mod:`latentsep.experiments.tabular` -- Adult and COMPAS prepared for the protocol.
 - :mod:`latentsep.experiments.foundation` -- frozen pretrained encoders (EfficientNet-Lite0,
   MiniLM; DenseNet-121, ViT-B/16, BERT where their weights can be had) and the user-supplied
   MIMIC-CXR, HAM10000 and CivilComments runs.
+- :mod:`latentsep.experiments.real_datasets` and :mod:`~latentsep.experiments.real_datasets_claims`
+  -- chapter 04's tables, its user-supplied-datasets runner, its claims, paper values and prose.
 - :mod:`latentsep.experiments.regularisation` -- pre-training with invariance penalties and the
   separation / sensitivity / accuracy trade-off.
 - :mod:`latentsep.experiments.explanations` -- the conventional explanations and the controlled
