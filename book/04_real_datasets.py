@@ -258,6 +258,8 @@ frozen = fm.run_frozen_protocol(
     fm.frozen_splits(y, seed=SPLIT_SEED), seeds=SEEDS, alphas=ALPHAS,
     k_train=FOUNDATION["k_train"], k_val=FOUNDATION["k_val"], cache_dir=CACHE_DIR, head=MLP_HEAD,
     seed=SPLIT_SEED, **SEPARATION)
+
+# %%
 frozen_summary = protocol.protocol_summaries(frozen)
 frozen_summary.to_csv(OUT / "foundation_summary.csv", index=False)
 # The advisor's calibration (`make calibrate`) reads every chapter's summary table.
