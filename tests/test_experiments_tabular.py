@@ -13,6 +13,7 @@ from latentsep.experiments.protocol import SPLITS, ProtocolData
 from latentsep.experiments.tabular import (
     DEFAULT_FRACTIONS,
     allocation_curves,
+    attribute_table,
     correlation_table,
     protocol_summaries,
     run_protocol,
@@ -184,3 +185,18 @@ def test_allocation_curves_mean_and_interval_over_seeds():
     assert top["ci_high"] - top["balanced_accuracy"] == pytest.approx(12.706 * 0.1, rel=1e-3)
     with pytest.raises(ValueError, match="metric"):
         allocation_curves(pd.DataFrame(rows), "roc_auc")
+
+
+def test_attribute_table_defines_every_attribute_and_counts_the_pool():
+    data = {"compas": tabular_protocol("compas", REPO_DATA, seed=1, max_rows=1000)}
+    table = attribute_table(data, {"compas": "COMPAS"}).set_index("attribute")
+    d = data["compas"]
+    assert list(table.index) == list(d.attributes.columns) and (table["dataset"] == "COMPAS").all()
+    assert table.loc["Random", "1 means"] == "Bernoulli(0.5)"
+    pool = d.attributes.iloc[d.splits["pool"]]
+    for attribute in table.index:
+        ones = int(pool[attribute].sum())
+        assert table.loc[attribute, "smallest group (pool)"] == min(ones, len(pool) - ones)
+        assert table.loc[attribute, "share of 1 (pool)"] == pytest.approx(ones / len(pool))
+    with pytest.raises(ValueError, match="data key"):
+        attribute_table({"german": d}, {"german": "German"})

@@ -6,9 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from latentsep import plotting
 from latentsep.experiments import real_datasets as rd
 from latentsep.experiments import real_datasets_claims as rc
-from latentsep.experiments.protocol import SENSITIVITY_MEASURES, SEPARATION_MEASURES
+from latentsep.experiments.protocol import (
+    SENSITIVITY_MEASURES,
+    SEPARATION_MEASURES,
+    separation_view,
+)
 from latentsep.heads import HeadConfig
 from latentsep.models.training import PretrainConfig
 from latentsep.separation import PAPER_ESTIMATOR, POOLED_HISTOGRAM
@@ -260,3 +265,37 @@ def test_user_datasets_run_end_to_end_on_official_columns(tmp_path):
     claims = by_id(rc.check_claims(results(real_summaries=summaries, real_correlations=corrs)))
     # only the pooled histogram ran: the paper-faithful TV is absent, so nothing is claimed
     assert "Not checkable" in claims["real.mimic_cxr.tv_vs_loss_slope"].note
+
+
+def test_separation_view_labels_each_measure_with_its_interval():
+    rows = [{"estimator": est, "metric": metric, "attribute": a, "separation": s,
+             "separation_ci_low": s - 0.1, "separation_ci_high": s + 0.1, "excess": s - 0.5,
+             "excess_ci_low": s - 0.6, "excess_ci_high": s - 0.4}
+            for est, s in ((PAPER_ESTIMATOR, 1.0), (POOLED_HISTOGRAM, 2.0), ("classifier", 3.0))
+            for metric in ("cross_entropy", "balanced_accuracy") for a in ("A", "Random")]
+    view = separation_view(pd.DataFrame(rows)).set_index(["measure", "attribute"])
+    assert len(view) == 6  # one metric's rows only
+    assert view.loc[("TV, paper-faithful", "A")].tolist() == [1.0, 0.9, 1.1]
+    assert view.loc[("TV excess (ours)", "A")].tolist() == [1.5, 1.4, 1.6]
+    assert view.loc[("classifier TV bound (ours)", "Random"), "value"] == 3.0
+
+
+def test_charts_facet_per_attribute_and_per_dataset():
+    curves = pd.DataFrame({"attribute": ["A", "A", "B", "B"], "group": [0, 1, 0, 1],
+                           "own_share": [0.0, 1.0, 0.0, 1.0], "balanced_accuracy": [0.6] * 4,
+                           "ci_low": [0.5] * 4, "ci_high": [0.7] * 4})
+    wrapped = plotting.allocation_curves_chart(curves, columns=4).to_dict()
+    assert wrapped["columns"] == 4 and wrapped["resolve"]["scale"]["y"] == "independent"
+    assert set(wrapped["datasets"][wrapped["data"]["name"]][0]) >= {"group"}
+    assert {r["group"] for r in wrapped["datasets"][wrapped["data"]["name"]]} == {"group 0",
+                                                                                 "group 1"}
+    assert plotting.allocation_curves_chart(curves).to_dict()["facet"]["column"]["field"] == "attribute"
+    one = summary({"Sex": 0.3, "Random": 0.01}).assign(
+        sensitivity=-0.1, sensitivity_ci_low=-0.2, sensitivity_ci_high=0.0, full_minus_zero=-0.2,
+        full_minus_zero_ci_low=-0.3, full_minus_zero_ci_high=-0.1)
+    both = pd.concat([one.assign(metric=m) for m in ("cross_entropy", "balanced_accuracy")])
+    table = rd.scatter_table({"adult": both, "compas": both})
+    assert len(table) == 2 * 3 * 2 and set(table["sensitivity measure"]) == set(SENSITIVITY_MEASURES)
+    spec = plotting.separation_vs_sensitivity_chart(table).to_dict()
+    assert spec["facet"]["row"]["field"] == "dataset"
+    assert spec["facet"]["column"]["field"] == "sensitivity measure"
