@@ -69,12 +69,13 @@ def r_text(row: pd.Series) -> str:
 
 
 def undefined_markdown(result: ProtocolResult) -> str:
-    """One line per separation estimate that is undefined (NaN) and why; empty when none is.
-
-    Used by chapter 04 under each separation table.
+    """One line per separation estimate that is undefined (NaN) and why, or a sentence saying
+    that every estimate is defined. Used by chapter 04 under each separation table.
     """
     sep = result.separation
     bad = sep[sep["note"] != ""].drop_duplicates(["estimator", "attribute"])
+    if bad.empty:
+        return f"*{result.name}: every separation estimate is defined.*"
     return "\n\n".join(
         f"*{result.name}: {row['estimator']} separation of `{row['attribute']}` is undefined "
         f"(shown as NaN, left out of the correlations):* {row['note']}"
