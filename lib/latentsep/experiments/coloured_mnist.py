@@ -54,7 +54,7 @@ def group_label(attribute: str, group: int | str) -> str:
 def coloured_mnist_protocol(
     mnist: MnistData, *, seed: int = 0, colour_prob: float | Sequence[float] = 0.5
 ) -> ProtocolData:
-    """Coloured MNIST with the paper's label, attributes and splits.
+    """Coloured MNIST with the paper's label, attributes and splits (chapter 03).
 
     Parameters
     ----------
@@ -88,7 +88,7 @@ def coloured_mnist_protocol(
 
 
 def split_table(mnist: MnistData, data: ProtocolData) -> pd.DataFrame:
-    """The paper's split sizes next to the ones used here.
+    """The paper's split sizes next to the ones used here (chapter 03).
 
     Returns
     -------
@@ -108,7 +108,10 @@ def split_table(mnist: MnistData, data: ProtocolData) -> pd.DataFrame:
 
 def paper_pretrain_config(max_epochs: int = 50, num_threads: int | None = 1) -> PretrainConfig:
     """The paper's SimpleCNN optimiser (Adam 1.587e-3, wd 1.537e-3, batch 128, plateau ×0.1/10,
-    early stopping 10) with an optional epoch cap and a fixed thread count for reproducibility."""
+    early stopping 10) with an optional epoch cap and a fixed thread count for reproducibility.
+
+    Used by chapter 03 for pre-training, the pre-training-size investigation and the ablations.
+    """
     return PretrainConfig(max_epochs=max_epochs, num_threads=num_threads)
 
 
