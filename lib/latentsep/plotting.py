@@ -103,3 +103,23 @@ def points_with_errorbars(
         **{("x" if horizontal else "y"): f"{val}:Q"}, tooltip=[cat, val, lower, upper]
     )
     return (bars + pts).properties(title=title)
+
+
+def errorbars_by_panel(
+    df: pd.DataFrame,
+    *,
+    panel: str,
+    x: str,
+    y: str,
+    lower: str,
+    upper: str,
+    color: str | None = None,
+    horizontal: bool = True,
+    width: int = 180,
+) -> alt.HConcatChart:
+    """:func:`points_with_errorbars` side by side, one panel titled by each level of ``panel``."""
+    return alt.hconcat(*[
+        points_with_errorbars(part, x=x, y=y, lower=lower, upper=upper, color=color,
+                              horizontal=horizontal, title=str(level)).properties(width=width)
+        for level, part in df.groupby(panel)
+    ])

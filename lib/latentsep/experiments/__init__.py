@@ -5,7 +5,9 @@
   pre-training seed, last-layer-retraining allocation sweeps, the full-fine-tuning /
   from-scratch ablations, per-attribute summaries and bound checks.
 - :mod:`latentsep.experiments.coloured_mnist` -- coloured MNIST wired into that protocol with the
-  paper's splits.
+  paper's splits; :mod:`~latentsep.experiments.coloured_mnist_measures` the tables chapter 03
+  computes on it, :mod:`~latentsep.experiments.coloured_mnist_claims` the paper's values and the
+  claims checked against them.
 - :mod:`latentsep.experiments.tabular` -- Adult and COMPAS through the protocol, with the
   separation-versus-sensitivity correlations across attributes.
 - :mod:`latentsep.experiments.foundation` -- frozen pretrained encoders (EfficientNet-Lite0,
