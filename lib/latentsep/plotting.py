@@ -98,3 +98,32 @@ def points_with_errorbars(
         **{("x" if horizontal else "y"): f"{val}:Q"}, tooltip=[cat, val, lower, upper]
     )
     return (bars + pts).properties(title=title)
+
+
+def scatter_with_diagonal(
+    df: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    color: str,
+    tooltip: list[str] | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    title: str = "",
+    diagonal: tuple[float, float] = (0.0, 1.0),
+) -> alt.LayerChart:
+    """One point per row, coloured by ``color``, over the line ``y = x`` on ``diagonal``.
+
+    For "observed vs allowed" charts (chapter 01): points above the line break the allowance.
+    """
+    points = alt.Chart(df).mark_circle(size=14, opacity=0.5).encode(
+        x=alt.X(f"{x}:Q", title=x_title or x),
+        y=alt.Y(f"{y}:Q", title=y_title or y),
+        color=alt.Color(f"{color}:N"),
+        tooltip=tooltip or [x, y, color],
+    )
+    line = alt.Chart(pd.DataFrame({"x": list(diagonal)})).mark_line(color="black").encode(
+        x="x:Q", y="x:Q"
+    )
+    return (points + line).properties(title=title)
+

@@ -41,6 +41,8 @@ from scipy import linalg, special
 from latentsep.checks import check_choice, check_fraction, check_positive_int
 
 HEAD_KINDS = ("lda", "logistic")
+# The constant of the paper's bound |Δ(k)| ≤ 4 ε + |ΔAcc| (our reconstruction), typed once.
+PAPER_CONSTANT = 4
 # Absolute tolerance for "gap > bound": the closed forms are accurate to ~1e-15, and the bound is
 # attained with equality (up to rounding) when ε = 0.
 VIOLATION_TOL = 1e-10
@@ -449,7 +451,7 @@ def bound_terms(config: GaussianConfig, head1: LinearHead, head2: LinearHead) ->
     q = config.prior_y1
     label_term = (pair + np.abs(q[:, None] - q[None, :])) @ pi  # Σ_j π_j (...), j = k gives 0
     bounds = {
-        "paper_bound": 4.0 * eps_group + d_all,
+        "paper_bound": PAPER_CONSTANT * eps_group + d_all,
         "sharp_bound": 2.0 * (1.0 - pi) * eps_group + d_all,
         "weighted_bound": 2.0 * (1.0 - pi) * (config.label_marginal @ eps_class) + d_all,
         "label_shift_bound": 2.0 * label_term + d_all,
