@@ -41,8 +41,7 @@ from scipy import linalg, special
 from latentsep.checks import check_choice, check_fraction, check_positive_int
 
 HEAD_KINDS = ("lda", "logistic")
-# The constant of the paper's bound |Δ(k)| ≤ 4 ε + |ΔAcc| (our reconstruction), typed once.
-PAPER_CONSTANT = 4
+PAPER_CONSTANT = 4  # of the paper's bound |Δ(k)| ≤ 4 ε + |ΔAcc| (our reconstruction)
 # Absolute tolerance for "gap > bound": the closed forms are accurate to ~1e-15, and the bound is
 # attained with equality (up to rounding) when ε = 0.
 VIOLATION_TOL = 1e-10
@@ -248,8 +247,6 @@ def gaussian_tv(mean1: np.ndarray, mean2: np.ndarray, cov: np.ndarray) -> np.nda
 def mahalanobis_tv(delta: float | np.ndarray) -> float | np.ndarray:
     """TV between two Gaussians with one covariance whose means are ``delta`` apart (Mahalanobis).
 
-    Examples
-    --------
     >>> round(float(mahalanobis_tv(1.5)), 4)  # 2Φ(0.75) − 1
     0.5467
     """
