@@ -68,6 +68,7 @@ def test_every_claim_reproduced_on_golden_results() -> None:
 def test_violations_missed_constant_and_holding_counterexample_are_not_reproduced() -> None:
     claims = _by_id(T.check_claims(_results(
         summary=_summary({"paper": 0, "sharp": 2}, True, 100),
+        label_shift_summary=_summary({"label_shift": 3}, False, 50),
         k_group_summary=_summary({"sharp": 1}, True, 40),
         attained=pd.DataFrame({"gap": [1.0], "sharp_bound": [0.9]}),
         counterexample=_terms(gap1=0.1, violated=False),
@@ -75,6 +76,7 @@ def test_violations_missed_constant_and_holding_counterexample_are_not_reproduce
     assert claims["theory.sharp_bound.violations"].reproduced is False
     assert claims["theory.sharp_bound.violations"].ours.startswith("2 / 100 ")
     assert claims["theory.paper_bound.violations"].reproduced is True
+    assert claims["theory.label_shift_bound.violations"].reproduced is False
     assert claims["theory.k_groups.violations"].reproduced is False
     assert claims["theory.sharp_constant"].reproduced is False
     assert claims["theory.counterexample"].reproduced is False
