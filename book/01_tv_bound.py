@@ -36,14 +36,12 @@ SEED = 0
 N_SCATTER = 1_000  # configurations drawn per sweep in the scatter chart
 
 # %%
-import altair as alt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 from latentsep import theory
-from latentsep.plotting import enable_offline_renderer, line_with_band
-from latentsep.report import Claim, claims_table, write_claims
+from latentsep.plotting import enable_offline_renderer, line_with_band, scatter_with_diagonal
+from latentsep.report import claims_table, write_claims
 
 enable_offline_renderer()
 pd.set_option("display.precision", 4)
@@ -56,46 +54,8 @@ pd.set_option("display.precision", 4)
 # configuration is drawn.
 
 # %%
-claims = {
-    "sharp": Claim(
-        claim_id="theory.sharp_bound.violations",
-        description="Violations of the sharp bound |Δacc(A=a)| ≤ 2(1−π_a)ε + |ΔAcc| "
-        "(exact Gaussian configurations with P(Y|A) = P(Y))",
-        paper="bound holds (reconstructed, constant 4)",
-        rule=f"0 violations among the {N_CONFIGS:,} configurations satisfying the assumptions",
-    ),
-    "paper": Claim(
-        claim_id="theory.paper_bound.violations",
-        description="Violations of the paper's form |Δacc(A=a)| ≤ 4ε + |ΔAcc| (same configurations)",
-        paper="bound holds (reconstructed)",
-        rule=f"0 violations among the {N_CONFIGS:,} configurations satisfying the assumptions",
-    ),
-    "constant": Claim(
-        claim_id="theory.sharp_constant",
-        description="The constant 2(1−π_a) cannot be lowered (some distribution and heads attain it)",
-        paper="constant 4 (reconstructed)",
-        rule="a constructed case has gap = 2(1−π_a)ε + |ΔAcc| to 1e-12",
-    ),
-    "counterexample": Claim(
-        claim_id="theory.counterexample",
-        description="With P(Y|A) differing across groups the bound can fail",
-        paper="assumes P(Y|A=a) = P(Y) (reconstructed)",
-        rule="the constructed label-shift case has gap > 4ε + |ΔAcc|",
-    ),
-    "label_shift": Claim(
-        claim_id="theory.label_shift_bound.violations",
-        description="Violations of the label-shift-robust bound "
-        "|Δacc(A=a)| ≤ 2(1−π_a)(ε + |q_a − q_ā|) + |ΔAcc| when P(Y|A) differs",
-        paper="not in the paper (ours)",
-        rule=f"0 violations among {N_LABEL_SHIFT_CONFIGS:,} label-shift configurations",
-    ),
-    "k_groups": Claim(
-        claim_id="theory.k_groups.violations",
-        description=f"Violations of the K-group bound (K = {K_GROUPS})",
-        paper="multi-group extension mentioned (reconstructed)",
-        rule=f"0 violations among {N_K_GROUP_CONFIGS:,} configurations with {K_GROUPS} groups",
-    ),
-}
+sizes = theory.SweepSizes(N_CONFIGS, N_LABEL_SHIFT_CONFIGS, N_K_GROUP_CONFIGS, K_GROUPS)
+claims_table(theory.stated_claims(sizes))[["claim", "paper", "rule"]]
 
 # %% [markdown]
 # ## Setting and notation
@@ -200,9 +160,7 @@ claims = {
 # $\Delta = 1 - 2(1-\pi_a)\varepsilon$ and the bound holds with equality:
 
 # %%
-attained = pd.DataFrame(
-    [theory.attaining_example(share, eps) for share, eps in [(0.3, 0.2), (0.5, 0.05), (0.9, 0.7)]]
-)
+attained = theory.attaining_table([(0.3, 0.2), (0.5, 0.05), (0.9, 0.7)])
 attained
 
 # %% [markdown]
@@ -266,18 +224,7 @@ summary = theory.violation_summary(sweep)
 summary
 
 # %%
-held = summary.set_index("bound")
-n_sharp = int(held.loc["sharp", "violations"])
-n_paper = int(held.loc["paper", "violations"])
-display(Markdown(
-    f"Over **{len(sweep):,}** configurations satisfying (A1)–(A2): **{n_sharp}** violations of "
-    f"the sharp bound and **{n_paper}** of the paper's form (95 % upper bound on the violation rate "
-    f"{held.loc['sharp', 'rate_upper_95']:.1e}). The paper's form is vacuous (≥ 1) in "
-    f"{held.loc['paper', 'vacuous_share']:.0%} of the configurations; the sharp one in "
-    f"{held.loc['sharp', 'vacuous_share']:.0%}. Fitted heads use little of the TV allowance: the "
-    f"median share of $2(1-\\pi_a)\\varepsilon$ that the gap needs is "
-    f"{held.loc['sharp', 'median_used']:.3f}, and the largest is {held.loc['sharp', 'max_used']:.3f}."
-))
+display(Markdown(theory.sweep_markdown(summary, len(sweep))))
 
 # %% [markdown]
 # **How tight?** For each configuration we compute the share of the bound's TV allowance that the
@@ -312,14 +259,7 @@ case = theory.counterexample()
 case["table"].T
 
 # %%
-ce = case["terms"]
-display(Markdown(
-    f"Group 1's accuracy moves by **{ce['gap'][1]:.3f}** while overall accuracy does not move "
-    f"($|\\Delta| = {ce['delta_overall']:.1e}$) and $\\varepsilon = {ce['eps']:.3f}$: the paper's "
-    f"bound allows {ce['paper_bound'][1]:.3f} and the sharp one {ce['sharp_bound'][1]:.3f}. Moving "
-    "the threshold trades recall of one class for recall of the other, and groups with different "
-    "label mixes feel that trade in opposite directions."
-))
+display(Markdown(theory.counterexample_markdown(case["terms"])))
 
 # %% [markdown]
 # **A bound that survives label shift.** Drop (A1) and keep the identity
@@ -342,7 +282,8 @@ display(Markdown(
 
 # %%
 shifted = theory.sweep_bounds(N_LABEL_SHIFT_CONFIGS, seed=SEED + 1, label_shift=True)
-theory.violation_summary(shifted)
+shifted_summary = theory.violation_summary(shifted)
+shifted_summary
 
 # %% [markdown]
 # Every point below is one configuration. Its horizontal position is the sharp bound's TV allowance
@@ -350,26 +291,15 @@ theory.violation_summary(shifted)
 # Under (A1) every point lies below the diagonal. Under label shift some points cross it.
 
 # %%
-scatter = pd.concat(
-    [
-        part.sample(min(N_SCATTER, len(part)), random_state=SEED).assign(population=label)
-        for part, label in [(sweep, "P(Y|A) = P(Y)"), (shifted, "P(Y|A) differs")]
-    ]
+scatter = theory.allowance_scatter(
+    {"P(Y|A) = P(Y)": sweep, "P(Y|A) differs": shifted}, n_per_sweep=N_SCATTER, seed=SEED
 )
-scatter = scatter.assign(
-    allowance=scatter["sharp_bound"] - scatter["delta_overall"],
-    needed=scatter["gap"] - scatter["delta_overall"],
-)[["population", "allowance", "needed", "eps", "share_group"]].round(4)
-points = alt.Chart(scatter).mark_circle(size=14, opacity=0.5).encode(
-    x=alt.X("allowance:Q", title="TV allowance 2(1−π_a)ε"),
-    y=alt.Y("needed:Q", title="gap − |ΔAcc|"),
-    color=alt.Color("population:N"),
+scatter_with_diagonal(
+    scatter, x="allowance", y="needed", color="population",
     tooltip=["eps", "share_group", "allowance", "needed"],
+    x_title="TV allowance 2(1−π_a)ε", y_title="gap − |ΔAcc|",
+    title="Sharp bound: what the gap needs vs what TV allows",
 )
-diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0]})).mark_line(color="black").encode(
-    x="x:Q", y="x:Q"
-)
-(points + diagonal).properties(title="Sharp bound: what the gap needs vs what TV allows")
 
 # %% [markdown]
 # ## K groups, checked
@@ -393,11 +323,7 @@ k_summary
 # separation is a correlation, and the bound does not imply it.
 
 # %%
-grid = np.linspace(0.0, 1.0, 11)
-display(Markdown(
-    f"Slope factor for the 11-point grid: **{theory.ols_slope_bound_factor(grid):.3f}** (= 20/11); "
-    "with several seeds per share it is unchanged, since pairs at the same share add nothing."
-))
+display(Markdown(theory.slope_factor_markdown(n_shares=11)))
 
 # %% [markdown]
 # **"P(Y) invariance is strong."** Agreed. The assumption the proof needs is $P(Y \mid A) = P(Y)$
@@ -428,17 +354,7 @@ display(Markdown(
 # finite-sample bias.
 
 # %%
-sweep_k2 = sweep.dropna(subset=["eps_estimator"])
-ratio = (sweep_k2["eps_estimator"] / sweep_k2["eps"]).where(sweep_k2["eps"] > 0)
-pd.DataFrame(
-    {
-        "configurations": [len(sweep_k2)],
-        "median estimator / exact ε": [ratio.median()],
-        "10 % quantile": [ratio.quantile(0.1)],
-        "90 % quantile": [ratio.quantile(0.9)],
-        "plug-in 'violations'": [int(sweep_k2["violated_sharp_estimator"].sum())],
-    }
-)
+theory.estimator_limit_table(sweep)
 
 # %% [markdown]
 # ## On real embeddings
@@ -453,30 +369,7 @@ pd.DataFrame(
 # ## Claims
 
 # %%
-def count_text(table: pd.DataFrame, bound: str, hold: bool) -> tuple[str, bool]:
-    row = table.query("bound == @bound and assumptions_hold == @hold").iloc[0]
-    text = (f"{int(row['violations'])} / {int(row['configurations']):,} "
-            f"(95 % upper bound on the rate {row['rate_upper_95']:.1e})")
-    return text, int(row["violations"]) == 0
-
-
-for key, table, bound, hold in [
-    ("sharp", summary, "sharp", True),
-    ("paper", summary, "paper", True),
-    ("label_shift", theory.violation_summary(shifted), "label_shift", False),
-    ("k_groups", k_summary, "sharp", True),
-]:
-    claims[key].ours, claims[key].reproduced = count_text(table, bound, hold)
-claims["sharp"].note = claims["paper"].note = (
-    "Exact evaluation; heads fitted on finite allocated samples. Our bound, derived in this chapter."
-)
-worst = attained.assign(diff=(attained["gap"] - attained["sharp_bound"]).abs())["diff"].max()
-claims["constant"].ours = f"attained: max |gap − bound| = {worst:.1e}"
-claims["constant"].reproduced = bool(worst < 1e-12)
-claims["counterexample"].ours = (
-    f"gap {ce['gap'][1]:.3f} > 4ε + |ΔAcc| = {ce['paper_bound'][1]:.3f} (ε = {ce['eps']:.3f})"
-)
-claims["counterexample"].reproduced = bool(ce["violated"]["paper"])
-claim_list = list(claims.values())
-write_claims(claim_list, "01_tv_bound", RESULTS_DIR)
-claims_table(claim_list)
+results = theory.BoundResults(sizes, summary, shifted_summary, k_summary, attained, case["terms"])
+claims = theory.check_claims(results)
+write_claims(claims, "01_tv_bound", RESULTS_DIR)
+claims_table(claims)

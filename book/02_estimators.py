@@ -26,7 +26,8 @@
 #    that the PCA step throws away.
 #
 # Every estimate below comes from `latentsep.latent_separation` with a permutation null (group labels
-# shuffled within each class) and a bootstrap interval.
+# shuffled within each class) and a bootstrap interval; each study is one function of
+# `latentsep.estimator_studies`, and each chart one builder of `latentsep.plotting`.
 
 # %% tags=["parameters"]
 PROFILE = "quick"
@@ -47,50 +48,16 @@ RHO = 0.6  # correlation that flips sign between the groups
 N_MONTE_CARLO = 200_000  # draws for the Monte-Carlo TV of the correlation scenario
 
 # %%
-import altair as alt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from scipy import stats
 
-from latentsep.plotting import enable_offline_renderer
-from latentsep.separation import latent_separation, marginal_tv
+from latentsep import estimator_studies as studies
+from latentsep import plotting
+from latentsep.divergences import METHODS
 
-enable_offline_renderer()
+plotting.enable_offline_renderer()
 pd.set_option("display.precision", 3)
-METHODS = ["histogram", "classifier", "gaussian", "wasserstein", "frechet", "mmd"]
-DIMS = 10  # embedding dimensions of the synthetic data (the prose below relies on ten)
-RUN = {"n_permutations": N_PERMUTATIONS, "n_bootstrap": N_BOOTSTRAP, "seed": SEED}
-
-
-def tv_gauss(delta: float) -> float:
-    """TV between two Gaussians with a common covariance, means ``delta`` apart (Mahalanobis)."""
-    return float(2 * stats.norm.cdf(delta / 2) - 1)
-
-
-def sample(n_per_cell, *, dims=DIMS, mean1=None, cov0=None, cov1=None, classes=2, seed=SEED):
-    """Embeddings z (n, dims), class y and group a: group 0 ~ N(0, cov0), group 1 ~ N(mean1, cov1).
-
-    Each of ``classes`` classes holds ``n_per_cell`` samples of each group.
-    """
-    rng = np.random.default_rng(seed)
-    cov0 = np.eye(dims) if cov0 is None else cov0
-    laws = [(np.zeros(dims), cov0),
-            (np.zeros(dims) if mean1 is None else mean1, cov0 if cov1 is None else cov1)]
-    z = [rng.multivariate_normal(m, c, size=n_per_cell) for _ in range(classes) for m, c in laws]
-    y = np.repeat(np.arange(classes), 2 * n_per_cell)
-    a = np.tile(np.repeat([0, 1], n_per_cell), classes)
-    return np.vstack(z), y, a
-
-
-def summary(result, **labels) -> dict:
-    """One tidy row: the estimate, its interval and the null's mean and central 95 %."""
-    lo, hi = np.quantile(result.null_values, [0.025, 0.975])
-    return {**labels, "value": result.value, "ci_low": result.ci[0], "ci_high": result.ci[1],
-            "null_mean": result.null_mean, "null_low": lo, "null_high": hi,
-            "excess": result.excess, "excess_low": result.excess_ci[0],
-            "excess_high": result.excess_ci[1], "p_value": result.p_value}
-
+RUN = studies.Resampling(N_PERMUTATIONS, N_BOOTSTRAP, SEED)
 
 # %% [markdown]
 # ## Six estimators, six different questions
@@ -122,55 +89,17 @@ def summary(result, **labels) -> dict:
 # group 0's extremes is dropped before normalising; our default bins on the pooled range.
 
 # %%
-runs = {
-    "histogram, pooled edges": {"method": "histogram"},
-    "histogram, reference edges (paper)": {"method": "histogram", "edges": "reference"},
-    "classifier": {"method": "classifier"},
-    "gaussian": {"method": "gaussian"},
-}
-rows = []
-for mu in EDGE_SHIFTS:
-    z, y, a = sample(EDGE_CELL_SIZE, dims=1, mean1=np.array([mu]), classes=1)
-    for label, kw in runs.items():
-        res = latent_separation(z, y, a, pca_variance=None, **kw, **RUN)
-        rows.append(summary(res, mu=mu, estimator=label, truth=tv_gauss(mu)))
-known = pd.DataFrame(rows)
-
-truth_line = alt.Chart(pd.DataFrame({"mu": np.linspace(0, max(EDGE_SHIFTS), 61)}).assign(
-    truth=lambda d: [tv_gauss(m) for m in d["mu"]])).mark_line(
-    color="black", strokeDash=[4, 3]).encode(x="mu:Q", y="truth:Q")
-# a small horizontal offset per estimator keeps the intervals apart
-offsets = dict(zip(runs, np.linspace(-0.06, 0.06, len(runs)), strict=True))
-known["mu_plot"] = known["mu"] + known["estimator"].map(offsets)
-base = alt.Chart(known).encode(
-    x=alt.X("mu_plot:Q", title="mean shift μ (standard deviations)"),
-    color=alt.Color("estimator:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+known = studies.known_answer_study(EDGE_SHIFTS, EDGE_CELL_SIZE, RUN)
+plotting.intervals_over_curve(
+    known, studies.shift_tv_curve(max(EDGE_SHIFTS)), x="mu", color="estimator",
+    x_title="mean shift μ (standard deviations)", y_title="estimated TV (95 % interval)",
+    title=f"1-D Gaussians, {EDGE_CELL_SIZE:,} per group; dashed: true TV",
 )
-known_chart = (
-    truth_line
-    + base.mark_rule().encode(y=alt.Y("ci_low:Q", title="estimated TV (95 % interval)"),
-                              y2="ci_high:Q")
-    + base.mark_point(filled=True).encode(y="value:Q", tooltip=["estimator", "mu", "value",
-                                                                "ci_low", "ci_high"])
-).properties(width=520, height=300,
-             title=f"1-D Gaussians, {EDGE_CELL_SIZE:,} per group; dashed: true TV")
-known_chart
 
 # %%
-rng = np.random.default_rng(SEED)
-narrow, wide = rng.normal(0, 0.5, EDGE_CELL_SIZE), rng.normal(0, 1, EDGE_CELL_SIZE)
-grid = np.linspace(-8, 8, 16_001)
-spread_truth = 0.5 * np.abs(stats.norm.pdf(grid, scale=0.5) - stats.norm.pdf(grid)).sum() * (
-    grid[1] - grid[0])
-display(Markdown(
-    f"Groups of different spread, N(0, 0.5²) and N(0, 1), {EDGE_CELL_SIZE:,} each (truth "
-    f"{spread_truth:.3f}): reference edges give {marginal_tv(narrow, wide, edges='reference'):.3f}"
-    f" with the narrow group as the reference and "
-    f"{marginal_tv(wide, narrow, edges='reference'):.3f} with the wide one; pooled edges give "
-    f"{marginal_tv(narrow, wide):.3f} either way."
-))
-known.pivot_table(index="mu", columns="estimator", values="value").assign(
-    truth=[tv_gauss(m) for m in EDGE_SHIFTS])
+spread = studies.spread_example(EDGE_CELL_SIZE, seed=SEED)
+display(Markdown(studies.spread_markdown(spread, EDGE_CELL_SIZE)))
+studies.known_answer_table(known)
 
 # %% [markdown]
 # With pooled edges the histogram tracks the truth once the groups differ; at μ = 0 it does not
@@ -191,43 +120,11 @@ known.pivot_table(index="mu", columns="estimator", values="value").assign(
 # the black line the truth.
 
 # %%
-rows = []
-for n in CELL_SIZES:
-    z, y, a = sample(n)
-    for method in METHODS:
-        res = latent_separation(z, y, a, method=method, pca_variance=None, **RUN)
-        rows.append(summary(res, n_per_cell=n, method=method))
-bias = pd.DataFrame(rows)
-
-
-def log_axis(values: pd.Series, title: str) -> alt.X:
-    """Log-scaled x channel spanning ``values`` with a tick at each of them."""
-    ticks = sorted(values.unique().tolist())
-    return alt.X(f"{values.name}:Q", title=title, axis=alt.Axis(values=ticks, format=",d"),
-                 scale=alt.Scale(type="log", domain=[ticks[0] / 1.3, ticks[-1] * 1.3], nice=False))
-
-
-def with_null_band(df, *, x, x_title, facet, y_title, width=170, height=140):
-    """Estimates with interval bars over the permutation null's band, one panel per ``facet``.
-
-    Grey band and dashed grey line: the null's central 95 % and mean; black line: column ``truth``.
-    """
-    base = alt.Chart().encode(x=log_axis(df[x], x_title))
-    band = base.mark_area(opacity=0.25, color="grey").encode(
-        y=alt.Y("null_low:Q", title=y_title), y2="null_high:Q")
-    null_line = base.mark_line(color="grey", strokeDash=[4, 3]).encode(y="null_mean:Q")
-    truth = base.mark_line(color="black").encode(y="truth:Q")
-    bars = base.mark_rule(color="#1f77b4").encode(y="ci_low:Q", y2="ci_high:Q")
-    points = base.mark_point(filled=True, color="#1f77b4").encode(
-        y="value:Q", tooltip=[x, "value", "ci_low", "ci_high", "null_mean", "p_value"])
-    return alt.layer(band, null_line, truth, bars, points, data=df).properties(
-        width=width, height=height).facet(facet=alt.Facet(f"{facet}:N", title=None), columns=3)
-
-
-bias["truth"] = 0.0
-with_null_band(bias, x="n_per_cell", x_title="samples per class-group cell", facet="method",
-               y_title="estimate").resolve_scale(y="independent").properties(
-    title="Identical groups: every true value is 0")
+bias = studies.bias_study(CELL_SIZES, RUN)
+plotting.estimates_over_null_band(
+    bias, x="n_per_cell", x_title="samples per class-group cell", facet="method",
+    y_title="estimate", independent_y=True, title="Identical groups: every true value is 0",
+)
 
 # %%
 bias.pivot_table(index="n_per_cell", columns="method", values="value")
@@ -242,15 +139,12 @@ bias.pivot_table(index="n_per_cell", columns="method", values="value")
 # sample sizes with the group link broken. The excess over the null is the bias-corrected number:
 
 # %%
-excess_chart = alt.Chart(bias[bias["method"] == "histogram"]).encode(
-    x=log_axis(bias["n_per_cell"], "samples per class-group cell"))
-(
-    excess_chart.mark_rule().encode(y=alt.Y("excess_low:Q", title="histogram: value − null mean"),
-                                    y2="excess_high:Q")
-    + excess_chart.mark_point(filled=True).encode(y="excess:Q", tooltip=["n_per_cell", "excess",
-                                                                         "p_value"])
-    + alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(strokeDash=[4, 3]).encode(y="zero:Q")
-).properties(width=420, height=200, title="Excess over the null, identical groups (truth 0)")
+plotting.intervals_on_log_x(
+    bias.query("method == 'histogram'"), x="n_per_cell", y="excess", lower="excess_low",
+    upper="excess_high", x_title="samples per class-group cell",
+    y_title="histogram: value − null mean", tooltip=["n_per_cell", "excess", "p_value"],
+    title="Excess over the null, identical groups (truth 0)",
+)
 
 # %% [markdown]
 # The classifier and the MMD do not need the correction: held-out predictions and a U-statistic
@@ -265,22 +159,16 @@ excess_chart = alt.Chart(bias[bias["method"] == "histogram"]).encode(
 # estimates, not the joint TV).
 
 # %%
-shift3 = np.r_[np.full(3, 0.5), np.zeros(DIMS - 3)]
-marginal_truth = 3 / DIMS * tv_gauss(0.5)
-rows = []
-for n in BINS_CELL_SIZES:
-    z, y, a = sample(n, mean1=shift3)
-    for bins in BINS_GRID:
-        res = latent_separation(z, y, a, pca_variance=None, bins=bins, **RUN)
-        rows.append(summary(res, n_per_cell=f"{n:,} per cell", bins=bins, truth=marginal_truth))
-bins_df = pd.DataFrame(rows)
-with_null_band(bins_df, x="bins", x_title="bins per dimension", facet="n_per_cell",
-               y_title="histogram estimate", width=260, height=200).properties(
-    title="Histogram TV vs number of bins; band: permutation null")
+bins = studies.bins_study(BINS_CELL_SIZES, BINS_GRID, RUN)
+plotting.estimates_over_null_band(
+    bins, x="bins", x_title="bins per dimension", facet="n_per_cell",
+    y_title="histogram estimate", width=260, height=200,
+    title="Histogram TV vs number of bins; band: permutation null",
+)
 
 # %%
-display(Markdown(f"True mean of the per-coordinate TVs: **{marginal_truth:.3f}**."))
-bins_df.pivot_table(index="bins", columns="n_per_cell", values=["value", "excess"])
+display(Markdown(f"True mean of the per-coordinate TVs: **{bins['truth'].iloc[0]:.3f}**."))
+bins.pivot_table(index="bins", columns="n_per_cell", values=["value", "excess"])
 
 # %% [markdown]
 # The raw value climbs with the number of bins, steeply in small cells: no bin count gives the
@@ -309,91 +197,33 @@ bins_df.pivot_table(index="bins", columns="n_per_cell", values=["value", "excess
 # the PCA basis is arbitrary, and the marginal estimator would inherit that arbitrariness.
 
 # %%
-rng = np.random.default_rng(SEED + 1)
-axis_shift = np.r_[SHIFT, np.zeros(DIMS - 1)]
-oblique_shift = np.full(DIMS, SHIFT / np.sqrt(DIMS))
-corr = np.eye(DIMS)
-corr[0, 1] = corr[1, 0] = RHO
-anti = corr.copy()
-anti[0, 1] = anti[1, 0] = -RHO
-turn = np.eye(DIMS)
-turn[:2, :2] = np.array([[1, -1], [1, 1]]) / np.sqrt(2)
-# correlated features: random orthogonal mixing of scales 3 (x4), 1 (x5), 0.2 (x1)
-mix = np.linalg.qr(rng.normal(size=(DIMS, DIMS)))[0]
-scales = np.r_[np.full(4, 3.0), np.ones(DIMS - 5), 0.2]
-aniso = mix @ np.diag(scales**2) @ mix.T
-low_shift = mix[:, -1] * 0.2 * SHIFT  # Mahalanobis distance SHIFT along the 0.2-scale direction
-
-mc = stats.multivariate_normal(np.zeros(2), corr[:2, :2]).rvs(N_MONTE_CARLO, random_state=SEED)
-log_ratio = (stats.multivariate_normal(np.zeros(2), anti[:2, :2]).logpdf(mc)
-             - stats.multivariate_normal(np.zeros(2), corr[:2, :2]).logpdf(mc))
-corr_truth = float(np.mean(np.maximum(0.0, 1 - np.exp(log_ratio))))
-
-scenarios = {
-    "shift, along a coordinate": ({"mean1": axis_shift}, None, tv_gauss(SHIFT)),
-    "shift, oblique": ({"mean1": oblique_shift}, None, tv_gauss(SHIFT)),
-    "opposite correlations": ({"cov0": corr, "cov1": anti}, None, corr_truth),
-    "opposite correlations, rotated 45°": (
-        {"cov0": turn @ corr @ turn.T, "cov1": turn @ anti @ turn.T}, None, corr_truth),
-    "low-variance shift, PCA 70 %": ({"mean1": low_shift, "cov0": aniso}, 0.70, tv_gauss(SHIFT)),
-    "low-variance shift, no PCA": ({"mean1": low_shift, "cov0": aniso}, None, tv_gauss(SHIFT)),
-}
-rows = []
-for name, (law, pca, truth) in scenarios.items():
-    z, y, a = sample(SCENARIO_CELL_SIZE, **law)
-    for method in METHODS:
-        res = latent_separation(z, y, a, method=method, pca_variance=pca, **RUN)
-        rows.append(summary(res, scenario=name, method=method, truth=truth,
-                            n_components=res.n_components, **res.details))
-scen = pd.DataFrame(rows)
+scenarios = studies.failure_scenarios(SHIFT, RHO, N_MONTE_CARLO, seed=SEED)
+scen = studies.scenario_study(scenarios, SCENARIO_CELL_SIZE, RUN)
 
 # %% [markdown]
 # First the three TV-scale estimates against the joint TV (black tick), with the Gaussian fit's
 # Hellinger lower bound for *separate* covariances as a fourth row:
 
 # %%
-tv_rows = scen[scen["method"].isin(["histogram", "classifier", "gaussian"])]
-hell = scen[scen["method"] == "gaussian"].assign(
-    method="gaussian: Hellinger lower bound", value=lambda d: d["tv_lower_hellinger"],
-    ci_low=np.nan, ci_high=np.nan)
-tv_plot = pd.concat([tv_rows, hell])[["scenario", "method", "value", "ci_low", "ci_high", "truth"]]
-order = list(scenarios)
-base = alt.Chart().encode(y=alt.Y("method:N", title=None))
-alt.layer(
-    base.mark_rule().encode(x=alt.X("ci_low:Q", title="estimate (TV scale, 95 % interval)"),
-                            x2="ci_high:Q"),
-    base.mark_point(filled=True, size=60).encode(x="value:Q", color=alt.Color("method:N",
-                                                                              legend=None),
-                                                 tooltip=["method", "value", "ci_low", "ci_high"]),
-    base.mark_tick(color="black", thickness=2, size=18).encode(x="truth:Q"),
-    data=tv_plot,
-).properties(width=300, height=95).facet(
-    facet=alt.Facet("scenario:N", sort=order, title=None), columns=2).properties(
-    title="TV-scale estimates; black tick: joint TV")
+plotting.intervals_with_ticks(
+    studies.tv_scale_table(scen), category="method", facet="scenario",
+    facet_order=list(scenarios), x_title="estimate (TV scale, 95 % interval)",
+    title="TV-scale estimates; black tick: joint TV",
+)
 
 # %% [markdown]
 # And whether each method detects the difference at all (permutation p-value; every method, on
 # its own scale; darker = smaller p, the text is p):
 
 # %%
-heat = alt.Chart(scen).encode(
-    x=alt.X("method:N", sort=METHODS, title=None),
-    y=alt.Y("scenario:N", sort=order, title=None),
+plotting.p_value_heatmap(
+    scen, x="method", y="scenario", x_order=list(METHODS), y_order=list(scenarios),
+    title=f"Detection, {N_PERMUTATIONS} shuffles (smallest possible p = "
+          f"{1 / (1 + N_PERMUTATIONS):.3f})",
 )
-(
-    heat.mark_rect().encode(color=alt.Color(
-        "p_value:Q", scale=alt.Scale(type="log", scheme="blues", reverse=True),
-        title="permutation p"))
-    + heat.mark_text(fontSize=11).encode(
-        text=alt.Text("p_value:Q", format=".3f"),
-        color=alt.condition("datum.p_value < 0.05", alt.value("white"), alt.value("black")))
-).properties(width=420, height=220,
-             title=f"Detection, {N_PERMUTATIONS} shuffles (smallest possible p = "
-                   f"{1 / (1 + N_PERMUTATIONS):.3f})")
 
 # %%
-scen.pivot_table(index="scenario", columns="method", values="value", sort=False).assign(
-    joint_tv=[scenarios[s][2] for s in order])
+studies.scenario_table(scen)
 
 # %% [markdown]
 # What the scenarios show:

@@ -1,4 +1,5 @@
-"""What readers meet first: readable chapters, findings boxes, status and landing pages."""
+"""What readers meet first: readable chapters, findings boxes, status and landing pages
+(latentsep.pages, latentsep.overview_pages)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from latentsep import bookrun, pages
+from latentsep import bookrun, overview_pages, pages
 from latentsep.report import Claim, read_claims, write_claims
 
 SETUP = "from pathlib import Path\n\nimport numpy as np\n\n\ndef helper(x):\n    return x\n"
@@ -103,26 +104,26 @@ def test_unknown_verdict_is_rejected() -> None:
 
 def test_status_page_groups_by_chapter_verdict_first_rule_folded() -> None:
     claims = claims_frame(a="reproduced", b="not reproduced")
-    page = pages.status_page(claims, {"01_y": "Chapter Y", "03_x": "Chapter X"}, "Profile: **q**.")
+    page = overview_pages.status_page(claims, {"01_y": "Chapter Y", "03_x": "Chapter X"}, "Profile: **q**.")
     assert "(status-y)=\n## Chapter Y\n\nThis chapter records no claim" in page
     assert "(status-x)=\n## Chapter X" in page and '<a href="x.html">' in page
     row = page[page.index('<tr data-verdict="not reproduced">'):]
     assert row.index("latentsep-verdict") < row.index("claim b") < row.index("~0.11")
     assert "<details><summary>rule and notes</summary><strong>Rule:</strong> CI overlaps" in row
     assert 'data-filter="reproduced">reproduced (1)' in page and "addEventListener" in page
-    assert "\n\n" not in pages._status_table(claims)  # one HTML block for MyST
+    assert "\n\n" not in overview_pages._status_table(claims)  # one HTML block for MyST
 
 
 def test_landing_findings_lead_with_headline_claims() -> None:
     claims = claims_frame(a="reproduced", b="not reproduced")
-    claims.loc[1, "claim"] = pages.HEADLINE_CLAIMS[0]
-    picked = pages.headline_claims(claims)
-    assert list(picked["claim"]) == [pages.HEADLINE_CLAIMS[0]]  # chapter 03_x already represented
-    text = pages.landing_page(TEMPLATE, claims, {"03_x": "Chapter X"})
+    claims.loc[1, "claim"] = overview_pages.HEADLINE_CLAIMS[0]
+    picked = overview_pages.headline_claims(claims)
+    assert list(picked["claim"]) == [overview_pages.HEADLINE_CLAIMS[0]]  # chapter 03_x already represented
+    text = overview_pages.landing_page(TEMPLATE, claims, {"03_x": "Chapter X"})
     assert "1 reproduced, 1 not reproduced" in text and 'class="latentsep-chart"' in text
     assert '<a href="chapters/x.html">Chapter X</a>' in text
     with pytest.raises(ValueError, match="latentsep:findings"):
-        pages.landing_page("# no marker", claims, {})
+        overview_pages.landing_page("# no marker", claims, {})
 
 
 def test_repository_url_turns_on_the_buttons_and_edit_links_open_the_sources(tmp_path: Path) -> None:
@@ -187,7 +188,7 @@ def test_status_filter_shows_only_the_chosen_verdict_in_chromium(tmp_path: Path)
     if chromium is None:
         pytest.skip("Chromium not installed: SKIPPED")
     claims = claims_frame(a="reproduced", b="not reproduced", c="reproduced")
-    page = pages.status_page(claims, {"03_x": "Chapter X"}, "")
+    page = overview_pages.status_page(claims, {"03_x": "Chapter X"}, "")
     html_blocks = [block for block in page.split("\n\n") if block.startswith("<")]
     click = ("<script>window.addEventListener('load',function(){document.querySelector("
              "'button[data-filter=\"reproduced\"]').click();});</script>")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from latentsep import pages
+from latentsep import overview_pages, pages
 from latentsep.fileio import atomic_write_text
 from latentsep.report import read_claims
 
@@ -287,10 +287,11 @@ def stage(project: Project, profile: str) -> None:
         slug = pages.chapter_slug(source.stem)
         nb = pages.readable_notebook(nb, claims[claims["chapter"] == source.stem], slug, provenance)
         (staged / f"{slug}.ipynb").write_text(json.dumps(nb, indent=1), encoding="utf-8")
-    header = pages.status_header(profile, manifest, timings)
-    (staged / "status.md").write_text(pages.status_page(claims, titles, header), encoding="utf-8")
+    header = overview_pages.status_header(profile, manifest, timings)
+    (staged / "status.md").write_text(overview_pages.status_page(claims, titles, header), encoding="utf-8")
     template = (project.root / "book" / "index.md").read_text(encoding="utf-8")
-    (project.root / "index.md").write_text(pages.landing_page(template, claims, titles), encoding="utf-8")
+    landing = overview_pages.landing_page(template, claims, titles)
+    (project.root / "index.md").write_text(landing, encoding="utf-8")
 
 
 def build(project: Project, profile: str, out: Path | None = None) -> Path:

@@ -39,3 +39,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike, obj: Any, **dumps_kwargs: Any) -> Path:
     """Write ``obj`` as JSON (``json.dumps(obj, **dumps_kwargs)`` plus a newline) atomically."""
     return atomic_write_text(path, json.dumps(obj, **dumps_kwargs) + "\n")
+
+
+def atomic_write_parquet(path: str | os.PathLike, table: Any) -> Path:
+    """Write a pandas DataFrame as Parquet (``table.to_parquet()``) atomically; return the path."""
+    return atomic_write_bytes(path, table.to_parquet())

@@ -11,6 +11,7 @@ import json
 import uuid
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 _RENDERER = "latentsep_offline"
@@ -103,6 +104,217 @@ def points_with_errorbars(
         **{("x" if horizontal else "y"): f"{val}:Q"}, tooltip=[cat, val, lower, upper]
     )
     return (bars + pts).properties(title=title)
+
+
+def scatter_with_diagonal(
+    df: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    color: str,
+    tooltip: list[str] | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    title: str = "",
+    diagonal: tuple[float, float] = (0.0, 1.0),
+) -> alt.LayerChart:
+    """One point per row, coloured by ``color``, over the line ``y = x`` on ``diagonal``.
+
+    For "observed vs allowed" charts (chapter 01): points above the line break the allowance.
+    """
+    points = alt.Chart(df).mark_circle(size=14, opacity=0.5).encode(
+        x=alt.X(f"{x}:Q", title=x_title or x),
+        y=alt.Y(f"{y}:Q", title=y_title or y),
+        color=alt.Color(f"{color}:N"),
+        tooltip=tooltip or [x, y, color],
+    )
+    line = alt.Chart(pd.DataFrame({"x": list(diagonal)})).mark_line(color="black").encode(
+        x="x:Q", y="x:Q"
+    )
+    return (points + line).properties(title=title)
+
+
+def intervals_over_curve(
+    df: pd.DataFrame,
+    curve: pd.DataFrame,
+    *,
+    x: str,
+    color: str,
+    y: str = "value",
+    lower: str = "ci_low",
+    upper: str = "ci_high",
+    curve_y: str = "truth",
+    dodge: float = 0.06,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    title: str = "",
+    width: int = 520,
+    height: int = 300,
+) -> alt.LayerChart:
+    """Estimates with interval bars per ``color`` level over a dashed reference ``curve``.
+
+    Levels are dodged horizontally by up to ``±dodge`` (x units) so their intervals stay apart;
+    ``curve`` holds the columns ``x`` and ``curve_y`` (e.g. the true value, chapter 02).
+    """
+    levels = pd.unique(df[color])
+    offsets = dict(zip(levels, np.linspace(-dodge, dodge, len(levels)), strict=True))
+    shown = df.assign(**{f"{x}_dodged": df[x] + df[color].map(offsets)})
+    reference = alt.Chart(curve).mark_line(color="black", strokeDash=[4, 3]).encode(
+        x=f"{x}:Q", y=f"{curve_y}:Q")
+    base = alt.Chart(shown).encode(
+        x=alt.X(f"{x}_dodged:Q", title=x_title or x),
+        color=alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+    )
+    bars = base.mark_rule().encode(y=alt.Y(f"{lower}:Q", title=y_title or y), y2=f"{upper}:Q")
+    points = base.mark_point(filled=True).encode(y=f"{y}:Q", tooltip=[color, x, y, lower, upper])
+    return (reference + bars + points).properties(width=width, height=height, title=title)
+
+
+def log_x(values: pd.Series, title: str) -> alt.X:
+    """Log-scaled x channel for the column ``values.name``, with a tick at each of its values."""
+    ticks = sorted(values.unique().tolist())
+    return alt.X(f"{values.name}:Q", title=title, axis=alt.Axis(values=ticks, format=",d"),
+                 scale=alt.Scale(type="log", domain=[ticks[0] / 1.3, ticks[-1] * 1.3], nice=False))
+
+
+def estimates_over_null_band(
+    df: pd.DataFrame,
+    *,
+    x: str,
+    facet: str,
+    x_title: str,
+    y_title: str,
+    title: str = "",
+    independent_y: bool = False,
+    width: int = 170,
+    height: int = 140,
+    columns: int = 3,
+) -> alt.FacetChart:
+    """Separation estimates with interval bars over their permutation null, one panel per ``facet``.
+
+    ``df`` holds rows of :func:`latentsep.estimator_studies.estimate_row` plus ``truth``; ``x`` is
+    shown on a log scale. Grey band and dashed grey line: the null's central 95 % and mean;
+    black line: the truth; blue: the estimate and its interval (chapter 02).
+    """
+    base = alt.Chart().encode(x=log_x(df[x], x_title))
+    band = base.mark_area(opacity=0.25, color="grey").encode(
+        y=alt.Y("null_low:Q", title=y_title), y2="null_high:Q")
+    null_line = base.mark_line(color="grey", strokeDash=[4, 3]).encode(y="null_mean:Q")
+    truth = base.mark_line(color="black").encode(y="truth:Q")
+    bars = base.mark_rule(color="#1f77b4").encode(y="ci_low:Q", y2="ci_high:Q")
+    points = base.mark_point(filled=True, color="#1f77b4").encode(
+        y="value:Q", tooltip=[x, "value", "ci_low", "ci_high", "null_mean", "p_value"])
+    chart = alt.layer(band, null_line, truth, bars, points, data=df).properties(
+        width=width, height=height).facet(facet=alt.Facet(f"{facet}:N", title=None),
+                                          columns=columns)
+    if independent_y:
+        chart = chart.resolve_scale(y="independent")
+    return chart.properties(title=title)
+
+
+def intervals_on_log_x(
+    df: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    lower: str,
+    upper: str,
+    reference: float = 0.0,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    tooltip: list[str] | None = None,
+    title: str = "",
+    width: int = 420,
+    height: int = 200,
+) -> alt.LayerChart:
+    """A value with its interval at each ``x`` (log scale), over a dashed line at ``reference``."""
+    base = alt.Chart(df).encode(x=log_x(df[x], x_title or x))
+    bars = base.mark_rule().encode(y=alt.Y(f"{lower}:Q", title=y_title or y), y2=f"{upper}:Q")
+    points = base.mark_point(filled=True).encode(y=f"{y}:Q", tooltip=tooltip or [x, y])
+    line = alt.Chart(pd.DataFrame({"reference": [reference]})).mark_rule(
+        strokeDash=[4, 3]).encode(y="reference:Q")
+    return (bars + points + line).properties(width=width, height=height, title=title)
+
+
+def intervals_with_ticks(
+    df: pd.DataFrame,
+    *,
+    category: str,
+    facet: str,
+    value: str = "value",
+    lower: str = "ci_low",
+    upper: str = "ci_high",
+    tick: str = "truth",
+    facet_order: list[str] | None = None,
+    x_title: str | None = None,
+    title: str = "",
+    columns: int = 2,
+    width: int = 300,
+    height: int = 95,
+) -> alt.FacetChart:
+    """One row per ``category`` with its value and interval and a black tick at ``tick``, faceted.
+
+    Rows without an interval show the point only (chapter 02: TV-scale estimates vs the joint TV).
+    """
+    base = alt.Chart().encode(y=alt.Y(f"{category}:N", title=None))
+    return alt.layer(
+        base.mark_rule().encode(x=alt.X(f"{lower}:Q", title=x_title or value), x2=f"{upper}:Q"),
+        base.mark_point(filled=True, size=60).encode(
+            x=f"{value}:Q", color=alt.Color(f"{category}:N", legend=None),
+            tooltip=[category, value, lower, upper]),
+        base.mark_tick(color="black", thickness=2, size=18).encode(x=f"{tick}:Q"),
+        data=df,
+    ).properties(width=width, height=height).facet(
+        facet=alt.Facet(f"{facet}:N", sort=facet_order, title=None), columns=columns).properties(
+        title=title)
+
+
+def p_value_heatmap(
+    df: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    p: str = "p_value",
+    x_order: list[str] | None = None,
+    y_order: list[str] | None = None,
+    level: float = 0.05,
+    title: str = "",
+    width: int = 420,
+    height: int = 220,
+) -> alt.LayerChart:
+    """A grid of p-values, darker where smaller (log colour scale), each cell labelled with its p.
+
+    Labels turn white below ``level`` to stay legible on the dark cells.
+    """
+    base = alt.Chart(df).encode(x=alt.X(f"{x}:N", sort=x_order, title=None),
+                                y=alt.Y(f"{y}:N", sort=y_order, title=None))
+    cells = base.mark_rect().encode(color=alt.Color(
+        f"{p}:Q", scale=alt.Scale(type="log", scheme="blues", reverse=True),
+        title="permutation p"))
+    labels = base.mark_text(fontSize=11).encode(
+        text=alt.Text(f"{p}:Q", format=".3f"),
+        color=alt.condition(f"datum.{p} < {level}", alt.value("white"), alt.value("black")))
+    return (cells + labels).properties(width=width, height=height, title=title)
+
+
+def errorbars_by_panel(
+    df: pd.DataFrame,
+    *,
+    panel: str,
+    x: str,
+    y: str,
+    lower: str,
+    upper: str,
+    color: str | None = None,
+    horizontal: bool = True,
+    width: int = 180,
+) -> alt.HConcatChart:
+    """:func:`points_with_errorbars` side by side, one panel titled by each level of ``panel``."""
+    return alt.hconcat(*[
+        points_with_errorbars(part, x=x, y=y, lower=lower, upper=upper, color=color,
+                              horizontal=horizontal, title=str(level)).properties(width=width)
+        for level, part in df.groupby(panel)
+    ])
 
 
 def allocation_curves_chart(

@@ -6,7 +6,9 @@
   from-scratch ablations, per-attribute summaries and bound checks, :func:`run_protocol` chaining
   them and the separation-versus-sensitivity correlations across attributes.
 - :mod:`latentsep.experiments.coloured_mnist` -- coloured MNIST wired into that protocol with the
-  paper's splits.
+  paper's splits; :mod:`~latentsep.experiments.coloured_mnist_measures` the tables chapter 03
+  computes on it, :mod:`~latentsep.experiments.coloured_mnist_claims` the paper's values and the
+  claims checked against them.
 - :mod:`latentsep.experiments.tabular` -- Adult and COMPAS prepared for the protocol.
 - :mod:`latentsep.experiments.foundation` -- frozen pretrained encoders (EfficientNet-Lite0,
   MiniLM; DenseNet-121, ViT-B/16, BERT where their weights can be had) and the user-supplied

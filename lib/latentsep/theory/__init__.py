@@ -7,11 +7,28 @@
   each (:func:`sweep_bounds`) and its summaries.
 - :mod:`latentsep.theory.examples` -- a counterexample (labels shift across groups) and cases that
   attain the sharp bound.
+- :mod:`latentsep.theory.claims` -- what the paper states (:data:`PAPER`), chapter 01's rules and
+  :func:`check_claims`.
+- :mod:`latentsep.theory.findings` -- chapter 01's findings written out as markdown.
 """
 
-from latentsep.theory.examples import attaining_example, counterexample
+from latentsep.theory.claims import (
+    ATTAINED_TOL,
+    PAPER,
+    BoundResults,
+    SweepSizes,
+    check_claims,
+    stated_claims,
+)
+from latentsep.theory.examples import attaining_example, attaining_table, counterexample
+from latentsep.theory.findings import (
+    counterexample_markdown,
+    slope_factor_markdown,
+    sweep_markdown,
+)
 from latentsep.theory.gaussian import (
     HEAD_KINDS,
+    PAPER_CONSTANT,
     VIOLATION_TOL,
     GaussianConfig,
     LinearHead,
@@ -23,6 +40,7 @@ from latentsep.theory.gaussian import (
     gaussian_tv,
     group_accuracy,
     mahalanobis,
+    mahalanobis_tv,
     ols_slope_bound_factor,
     pairwise_tv,
     population_lda_head,
@@ -32,7 +50,9 @@ from latentsep.theory.gaussian import (
 from latentsep.theory.sweeps import (
     BOUND_NAMES,
     SWEEP_COLUMNS,
+    allowance_scatter,
     allowance_used,
+    estimator_limit_table,
     marginal_tv_estimator,
     sample_configuration,
     sweep_bounds,
@@ -42,30 +62,44 @@ from latentsep.theory.sweeps import (
 )
 
 __all__ = [
+    "ATTAINED_TOL",
     "BOUND_NAMES",
     "HEAD_KINDS",
+    "PAPER",
+    "PAPER_CONSTANT",
     "SWEEP_COLUMNS",
     "VIOLATION_TOL",
+    "BoundResults",
     "GaussianConfig",
     "LinearHead",
+    "SweepSizes",
     "allocation_counts",
+    "allowance_scatter",
     "allowance_used",
     "attaining_example",
+    "attaining_table",
     "bound_terms",
     "cell_accuracy",
+    "check_claims",
     "counterexample",
+    "counterexample_markdown",
+    "estimator_limit_table",
     "fit_allocated_head",
     "fit_head",
     "gaussian_tv",
     "group_accuracy",
     "mahalanobis",
+    "mahalanobis_tv",
     "marginal_tv_estimator",
     "ols_slope_bound_factor",
     "pairwise_tv",
     "population_lda_head",
     "sample_allocated",
     "sample_configuration",
+    "slope_factor_markdown",
+    "stated_claims",
     "sweep_bounds",
+    "sweep_markdown",
     "tv_to_rest",
     "usage_bands",
     "violation_summary",

@@ -4,11 +4,19 @@ the sharp form is attained.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from latentsep.checks import check_fraction
-from latentsep.theory.gaussian import VIOLATION_TOL, GaussianConfig, bound_terms, population_lda_head
+from latentsep.theory.gaussian import (
+    PAPER_CONSTANT,
+    VIOLATION_TOL,
+    GaussianConfig,
+    bound_terms,
+    population_lda_head,
+)
 
 # --------------------------------------------------------------------------------------------
 # constructed cases
@@ -82,5 +90,19 @@ def attaining_example(share_a: float = 0.3, eps: float = 0.2) -> dict:
         "gap": float(abs(acc_a[0] - acc_a[1])),
         "delta_overall": float(d_all),
         "sharp_bound": float(2 * (1 - pi_a) * tv + d_all),
-        "paper_bound": float(4 * tv + d_all),
+        "paper_bound": float(PAPER_CONSTANT * tv + d_all),
     }
+
+
+def attaining_table(
+    cases: Sequence[tuple[float, float]] = ((0.3, 0.2), (0.5, 0.05), (0.9, 0.7)),
+) -> pd.DataFrame:
+    """:func:`attaining_example` for several ``(share_a, eps)`` pairs, one row each (chapter 01).
+
+    Examples
+    --------
+    >>> table = attaining_table([(0.3, 0.2), (0.5, 0.05)])
+    >>> table[["share_a", "eps", "gap", "sharp_bound"]].round(12).values.tolist()
+    [[0.3, 0.2, 1.0, 1.0], [0.5, 0.05, 1.0, 1.0]]
+    """
+    return pd.DataFrame([attaining_example(share, eps) for share, eps in cases])

@@ -2,11 +2,13 @@
 
 :func:`sweep_bounds` draws configurations (:func:`sample_configuration`), fits two heads on two
 allocations of each, and records every term of the bounds (:func:`latentsep.theory.gaussian.bound_terms`);
-:func:`violation_summary`, :func:`allowance_used` and :func:`usage_bands` summarise the sweep for
-chapter 01.
+:func:`violation_summary`, :func:`allowance_used`, :func:`usage_bands`, :func:`allowance_scatter`
+and :func:`estimator_limit_table` summarise the sweep for chapter 01.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -301,3 +303,67 @@ def usage_bands(
         out.append(table.reset_index(drop=True))
     return pd.concat(out, ignore_index=True)[["bound", "eps_mid", "n", "lower", "median",
                                               "upper", "max"]]
+
+
+def allowance_scatter(
+    sweeps: Mapping[str, pd.DataFrame], n_per_sweep: int = 1_000, seed: int = 0
+) -> pd.DataFrame:
+    """A sample of each sweep's configurations: the sharp bound's allowance and what the gap needs.
+
+    Chapter 01 plots ``needed`` against ``allowance``: the sharp bound holds exactly when a point
+    lies on or below the diagonal.
+
+    Parameters
+    ----------
+    sweeps : mapping of str to DataFrame
+        Label (the ``population`` column) -> a :func:`sweep_bounds` table.
+    n_per_sweep : int
+        Configurations drawn from each sweep (all of them when it has fewer).
+    seed : int
+        Seeds the draw.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``population, allowance, needed, eps, share_group``, rounded to 4 decimals:
+        ``allowance = 2(1 − π_a)ε`` (sharp bound minus ``|ΔAcc|``) and ``needed = gap − |ΔAcc|``.
+    """
+    check_positive_int(n_per_sweep, "n_per_sweep")
+    sample = pd.concat(
+        [sweep.sample(min(n_per_sweep, len(sweep)), random_state=seed).assign(population=label)
+         for label, sweep in sweeps.items()]
+    )
+    sample = sample.assign(
+        allowance=sample["sharp_bound"] - sample["delta_overall"],
+        needed=sample["gap"] - sample["delta_overall"],
+    )
+    return sample[["population", "allowance", "needed", "eps", "share_group"]].round(4)
+
+
+def estimator_limit_table(df: pd.DataFrame) -> pd.DataFrame:
+    """How the paper's estimator, in its population limit, compares with the exact ε (chapter 01).
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        A :func:`sweep_bounds` table; rows without ``eps_estimator`` (K > 2) are left out, and
+        configurations with ε = 0 have no ratio.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row: ``configurations``, the median and 10 % / 90 % quantiles of
+        ``eps_estimator / eps``, and how often the gap exceeds the sharp bound with the estimate
+        plugged in for ε (``plug-in 'violations'``).
+    """
+    k2 = df.dropna(subset=["eps_estimator"])
+    ratio = (k2["eps_estimator"] / k2["eps"]).where(k2["eps"] > 0)
+    return pd.DataFrame(
+        {
+            "configurations": [len(k2)],
+            "median estimator / exact ε": [ratio.median()],
+            "10 % quantile": [ratio.quantile(0.1)],
+            "90 % quantile": [ratio.quantile(0.9)],
+            "plug-in 'violations'": [int(k2["violated_sharp_estimator"].sum())],
+        }
+    )
