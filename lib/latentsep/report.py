@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from latentsep.checks import check_choice
 from latentsep.fileio import atomic_write_text
 from latentsep.formatting import interval
 
@@ -74,6 +76,70 @@ def verdict(numbers: object, ok: bool) -> bool | None:
     (True, None)
     """
     return bool(ok) if np.isfinite(np.asarray(numbers, dtype=float)).all() else None
+
+
+#: Where a 95 % interval lies relative to 0, the usual rules of a claim about a change or an r.
+SIDES = ("below", "above", "contains")
+
+
+def side_of_zero(low: float, high: float) -> str:
+    """``"below"`` (high < 0), ``"above"`` (low > 0) or ``"contains"`` (neither) for an interval.
+
+    Examples
+    --------
+    >>> side_of_zero(-0.3, -0.1), side_of_zero(0.1, 0.2), side_of_zero(-0.1, 0.2)
+    ('below', 'above', 'contains')
+    """
+    if high < 0:
+        return "below"
+    if low > 0:
+        return "above"
+    return "contains"
+
+
+def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
+               columns: Sequence[str] = ("change", "ci_low", "ci_high"), negate: bool = False,
+               note: str = "") -> Claim:
+    """``claim`` with our value, its interval and the verdict read off one table row.
+
+    Used by chapters 05 and 06 for every claim about a change, a drop or a correlation.
+
+    Parameters
+    ----------
+    claim : Claim
+        The claim as stated before computing (left unchanged).
+    row : mapping
+        A row of a result table (``pd.Series`` or dict) holding ``columns``.
+    rule : {"below", "above", "contains"}
+        Reproduced when the interval lies below 0, above 0, or contains 0 (:func:`side_of_zero`).
+    columns : (value, low, high)
+        The row's value and the ends of its 95 % interval.
+    negate : bool
+        Report minus the value, its interval flipped (e.g. an accuracy cost from a change of
+        accuracy); the rule applies to the negated interval.
+    note : str
+        The claim's note.
+
+    Returns
+    -------
+    Claim
+        A copy with ``ours``, ``ci``, ``reproduced`` (None when an end of the interval is NaN) and
+        ``note`` set.
+
+    Examples
+    --------
+    >>> claim = Claim("x.cost", "accuracy cost", "a cost", "95 % CI above 0")
+    >>> fill_claim(claim, {"change": -0.05, "ci_low": -0.08, "ci_high": -0.02}, "above",
+    ...            negate=True).ours_text()
+    '0.050 [0.020, 0.080]'
+    >>> fill_claim(claim, {"change": 0.1, "ci_low": float("nan"), "ci_high": 0.2}, "above").reproduced
+    """
+    check_choice(rule, "rule", SIDES)
+    value, low, high = (float(row[c]) for c in columns)
+    if negate:
+        value, low, high = -value, -high, -low
+    return replace(claim, ours=value, ci=(low, high), note=note,
+                   reproduced=verdict([low, high], side_of_zero(low, high) == rule))
 
 
 def write_claims(claims: list[Claim], chapter: str, results_dir: str | Path) -> Path:
