@@ -37,7 +37,10 @@ CONTROLLED = {
 
 
 def claim_definitions() -> list[Claim]:
-    """Chapter 06's claims with their rules, not yet checked: five correlations, seven controlled."""
+    """Chapter 06's claims with their rules, not yet checked: five correlations, seven controlled.
+
+    Used by chapter 06, which shows them before computing anything.
+    """
     same = "Same manipulation, pre-training prevalence unchanged: change in the digit group's " \
            "sensitivity (mean |loss slope| of its groups)"
     return [
@@ -110,6 +113,8 @@ class ExplanationResults:
 
 def check_claims(results: ExplanationResults) -> list[Claim]:
     """Chapter 06's claims checked: pooled correlations, paired changes, the joint coefficient.
+
+    Used by chapter 06.
 
     Examples
     --------

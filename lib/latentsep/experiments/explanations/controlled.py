@@ -195,6 +195,8 @@ def joint_regression(
 ) -> pd.DataFrame:
     """OLS of ``outcome`` on several predictors at once (with intercept), classical t-intervals.
 
+    Used by chapter 06 (sensitivity on separation, prevalence and baseline accuracy).
+
     Parameters
     ----------
     table : pd.DataFrame

@@ -1,4 +1,5 @@
-"""Chapter 06's findings in words, generated from its tables (markdown strings)."""
+"""Chapter 06's findings in words, generated from its tables (markdown strings); every function
+here is called by chapter 06."""
 
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from torch import nn
 
 from latentsep.data.mnist import MnistData, paper_splits
 from latentsep.experiments import protocol
@@ -88,6 +87,8 @@ def pooled_groups(
 ) -> PooledGroups:
     """Coloured MNIST (chapter 03's settings and cache) and the tables (chapter 04's), per group.
 
+    Used by chapter 06.
+
     Parameters
     ----------
     mnist : MnistData
@@ -147,6 +148,8 @@ def pooled_groups(
 
 def correlation_table(groups: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """:func:`explanation_correlations` of :data:`PREDICTORS` with the slope and with |slope|.
+
+    Used by chapter 06.
 
     Scopes: ``"pooled"``, ``"pooled, within dataset"`` (centred within dataset) and each dataset
     alone.
@@ -220,9 +223,10 @@ def controlled_experiment(
     head_epochs: int,
     metric: str = "cross_entropy",
     n_permutations: int = 100,
-    model_factory: type[nn.Module] = SimpleCNN,
 ) -> ControlledExperiment:
     """Three arms on coloured MNIST: pre-training prevalence, colour correlation, a regulariser.
+
+    Used by chapter 06.
 
     Encoders and sweeps share chapter 05's cache (``cache_dir/05_tv_regularisation``): its
     unregularised encoders are the colour arm's reference and its ``penalty`` encoders the
@@ -270,9 +274,9 @@ def controlled_experiment(
           "progress": False}
     levels = {f"{penalty} λ = {lam:g}": lam for lam in lambdas}
     encoders = pd.concat([
-        controlled_outcomes(prevalence_arm, model_factory, **kw).assign(arm="prevalence"),
-        controlled_outcomes(colour_arm, model_factory, **kw).assign(arm="colour"),
-        *[controlled_outcomes({level: base}, model_factory, penalty=penalty, lam=lam, **kw)
+        controlled_outcomes(prevalence_arm, SimpleCNN, **kw).assign(arm="prevalence"),
+        controlled_outcomes(colour_arm, SimpleCNN, **kw).assign(arm="colour"),
+        *[controlled_outcomes({level: base}, SimpleCNN, penalty=penalty, lam=lam, **kw)
           .assign(arm="regulariser") for level, lam in levels.items()],
     ], ignore_index=True)
     encoders["abs_slope_1"] = encoders["slope_1"].abs()
@@ -292,6 +296,8 @@ def controlled_experiment(
 def control_summary(arms: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95 % t-interval across seeds of :data:`CONTROL_QUANTITIES`, per (arm, level).
 
+    Used by chapter 06.
+
     Returns
     -------
     pd.DataFrame
@@ -305,7 +311,10 @@ def control_summary(arms: pd.DataFrame) -> pd.DataFrame:
 
 
 def arm_changes(experiment: ControlledExperiment) -> pd.DataFrame:
-    """:func:`paired_change` of :data:`CHANGED` from each arm's reference level, paired by seed."""
+    """:func:`paired_change` of :data:`CHANGED` from each arm's reference level, paired by seed.
+
+    Used by chapter 06.
+    """
     arms = experiment.arms
     return pd.concat([
         paired_change(arms[arms["arm"] == arm], column="level", reference=ref,

@@ -19,6 +19,8 @@ from latentsep.report import Claim, fill_claim
 def claim_definitions(attributes: Mapping[str, str], compare_penalty: str) -> list[Claim]:
     """Chapter 05's claims with their rules, four per dataset, not yet checked.
 
+    Used by chapter 05, which shows them before computing anything.
+
     Parameters
     ----------
     attributes : mapping of str to str
@@ -88,6 +90,8 @@ class TradeoffResults:
 
 def check_claims(results: TradeoffResults) -> list[Claim]:
     """Chapter 05's claims checked: paired changes at the paper's λ, and the matched comparison.
+
+    Used by chapter 05.
 
     Examples
     --------

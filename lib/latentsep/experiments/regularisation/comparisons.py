@@ -21,6 +21,8 @@ from latentsep.stats import summarise_seeds
 def summarise_tradeoff(per_seed: pd.DataFrame, quantities: Sequence[str] = QUANTITIES) -> pd.DataFrame:
     """Mean and 95 % Student-t interval across seeds of each quantity, per (penalty, λ).
 
+    Used by chapter 05.
+
     Parameters
     ----------
     per_seed : pd.DataFrame
@@ -99,6 +101,8 @@ def change_from_unregularised(
     per_seed: pd.DataFrame, quantities: Sequence[str] = QUANTITIES
 ) -> pd.DataFrame:
     """:func:`paired_change` of a :func:`tradeoff` table from λ = 0, per dataset and penalty.
+
+    Used by chapter 05.
 
     Returns
     -------

@@ -107,6 +107,8 @@ def chapter_studies(
 ) -> dict[str, Study]:
     """Chapter 05's two datasets: coloured MNIST (penalty on the digit group) and Adult (on sex).
 
+    Used by chapter 05.
+
     Parameters
     ----------
     mnist : MnistData
@@ -141,7 +143,7 @@ def chapter_studies(
 
 
 def setup_table(studies: Mapping[str, Study]) -> pd.DataFrame:
-    """One row per study: attribute, embedding width, split sizes, K wanted and used."""
+    """One row per study: attribute, embedding width, split sizes, K wanted and used (chapter 05)."""
     return pd.DataFrame([
         {"dataset": s.name, "attribute": s.attribute, "embedding width": s.embedding_dim,
          "pre-training rows": len(s.data.splits["pretrain_train"]),
@@ -160,6 +162,8 @@ def penalty_scales(
     seed: int = 0,
 ) -> pd.DataFrame:
     """:func:`penalty_scale` on the test embeddings of each study's first unregularised encoder.
+
+    Used by chapter 05.
 
     Returns
     -------
@@ -196,6 +200,8 @@ def study_tradeoffs(
 ) -> pd.DataFrame:
     """:func:`tradeoff` of every study under the TV surrogate and the comparison penalty.
 
+    Used by chapter 05.
+
     Returns
     -------
     pd.DataFrame
@@ -212,6 +218,8 @@ def study_tradeoffs(
 
 def matched_outcomes(per_seed: pd.DataFrame, compare_penalty: str, n_costs: int = 4) -> pd.DataFrame:
     """:func:`matched_accuracy` of TV against ``compare_penalty`` for each of :data:`MATCHED_OUTCOMES`.
+
+    Used by chapter 05.
 
     Returns
     -------
