@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
-THIN = ["01_tv_bound", "02_estimators", "04_real_datasets"]
+THIN = ["01_tv_bound", "02_estimators", "03_coloured_mnist", "04_real_datasets", "05_tv_regularisation",
+        "06_conventional_explanations"]
 MAX_CELL_LINES = 15
 
 

@@ -361,3 +361,110 @@ def separation_vs_sensitivity_chart(table: pd.DataFrame, *, x_title: str = "TV, 
     ).properties(width=230, height=200)
     return chart.facet(row=alt.Row("dataset:N"), column=alt.Column("sensitivity measure:N")
                        ).resolve_scale(x="independent", y="independent").properties(title=title)
+
+
+def faceted_points_with_errorbars(
+    df: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    lower: str,
+    upper: str,
+    color: str,
+    facet: str | None = None,
+    columns: int = 3,
+    row: str | None = None,
+    column: str | None = None,
+    x_sort: list | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    color_title: str | None = None,
+    dodge: bool = False,
+    independent: tuple[str, ...] = ("y",),
+    width: int = 190,
+    height: int = 150,
+    title: str = "",
+) -> alt.FacetChart:
+    """Points with CI bars in small multiples: one panel per ``facet`` level (or ``row`` × ``column``).
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        Tidy: one row per point, with ``y`` and its interval ``lower`` .. ``upper``.
+    x : str
+        Altair shorthand with its type, e.g. ``"lam:O"`` or ``"x:Q"`` (a quantitative axis does
+        not start at zero).
+    color : str
+        Nominal column that colours the points; ``dodge`` offsets its levels side by side.
+    facet, columns : str, int
+        Wrapped panels, ``columns`` per row; or ``row`` and ``column`` for a grid.
+    x_sort : list, optional
+        Order of a discrete ``x``.
+    independent : tuple of str
+        Channels whose scale each panel sets for itself.
+
+    Used by chapters 05 (quantities against λ, matched costs) and 06 (slope against each
+    explanation, the controlled experiment).
+    """
+    quantitative = x.endswith(":Q")
+    x_enc = alt.X(x, title=x_title, sort=x_sort,
+                  scale=alt.Scale(zero=False) if quantitative else alt.Undefined)
+    enc = {"x": x_enc, "color": alt.Color(f"{color}:N", title=color_title or color)}
+    if dodge:
+        enc["xOffset"] = f"{color}:N"
+    base = alt.Chart(df).encode(**enc)
+    bars = base.mark_rule().encode(y=alt.Y(f"{lower}:Q", title=y_title), y2=upper)
+    points = base.mark_point(filled=True).encode(
+        y=f"{y}:Q", tooltip=[color, x.split(":")[0], y, lower, upper])
+    layered = (bars + points).properties(width=width, height=height)
+    if facet:
+        chart = layered.facet(facet=alt.Facet(f"{facet}:N", title=None), columns=columns)
+    else:
+        chart = layered.facet(row=alt.Row(f"{row}:N", title=None),
+                              column=alt.Column(f"{column}:N", title=None))
+    return chart.resolve_scale(**{c: "independent" for c in independent}).properties(title=title)
+
+
+def curves_with_error_crosses(
+    long: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    keys: list[str],
+    color: str,
+    order: str,
+    column: str,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    width: int = 260,
+    height: int = 200,
+) -> alt.FacetChart:
+    """One quantity against another, a point per ``keys`` level joined in ``order``, CI bars both ways.
+
+    Parameters
+    ----------
+    long : pd.DataFrame
+        Tidy summary: ``keys`` …, ``quantity``, ``mean``, ``ci_low``, ``ci_high``; the rows of
+        quantities ``x`` and ``y`` are paired on ``keys``.
+    x, y : str
+        The two quantities plotted.
+    keys : list of str
+        Columns identifying a point (they include ``color``, ``order`` and ``column``).
+    color, order, column : str
+        Curve colour, the order in which a curve's points are joined, and the panel.
+
+    Used by chapter 05 (accuracy against insensitivity, one point per λ).
+    """
+    part = long[long["quantity"].isin([x, y])]
+    wide = part.pivot_table(index=keys, columns="quantity", values=["mean", "ci_low", "ci_high"])
+    wide.columns = [f"{stat}_{quantity}" for stat, quantity in wide.columns]
+    base = alt.Chart(wide.reset_index()).encode(color=alt.Color(f"{color}:N"))
+    line = base.mark_line(point=True).encode(
+        x=alt.X(f"mean_{x}:Q", title=x_title or x, scale=alt.Scale(zero=False)),
+        y=alt.Y(f"mean_{y}:Q", title=y_title or y, scale=alt.Scale(zero=False)),
+        order=f"{order}:Q", tooltip=[color, order, f"mean_{x}", f"mean_{y}"])
+    ybars = base.mark_rule().encode(x=f"mean_{x}:Q", y=f"ci_low_{y}:Q", y2=f"ci_high_{y}")
+    xbars = base.mark_rule().encode(y=f"mean_{y}:Q", x=f"ci_low_{x}:Q", x2=f"ci_high_{x}")
+    return (line + ybars + xbars).properties(width=width, height=height).facet(
+        column=alt.Column(f"{column}:N", title=None)).resolve_scale(x="independent",
+                                                                     y="independent")
