@@ -8,6 +8,9 @@
    (full fine-tuning, training from scratch);
 5. :mod:`.summaries` -- :func:`summarise` and :func:`bound_checks`: one row per attribute or group,
    with uncertainty across seeds.
+
+:mod:`.options` bundles the choices on which the paper's text, the authors' code and this book
+differ (:class:`Protocol`, presets :data:`PAPER_TEXT`, :data:`AUTHORS_CODE`, :data:`CURRENT`).
 """
 
 from latentsep.experiments.protocol.data import (
@@ -23,12 +26,23 @@ from latentsep.experiments.protocol.measures import (
     separation_differences,
     transfer_by_seed,
 )
+from latentsep.experiments.protocol.options import (
+    AUTHORS_CODE,
+    CURRENT,
+    PAPER_TEXT,
+    Protocol,
+    protocol_table,
+)
 from latentsep.experiments.protocol.summaries import bound_checks, summarise
 from latentsep.experiments.protocol.sweeps import ablation_sweeps, allocation_sweeps
 
 __all__ = [
+    "AUTHORS_CODE",
+    "CURRENT",
+    "PAPER_TEXT",
     "SPLITS",
     "EncoderRun",
+    "Protocol",
     "ProtocolData",
     "ablation_sweeps",
     "allocation_sweeps",
@@ -36,6 +50,7 @@ __all__ = [
     "bound_checks",
     "feasible_k",
     "pretrained_embeddings",
+    "protocol_table",
     "resize_pretraining",
     "separation_by_seed",
     "separation_differences",
