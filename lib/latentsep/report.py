@@ -4,13 +4,6 @@ A chapter states, before computing anything, a rule for "reproduced" for each cl
 it records our value (with its 95 % CI) next to the paper's. ``write_claims`` stores the list as JSON
 under ``results/<profile>/claims/<chapter>.json``; ``latentsep.bookrun.status_markdown`` renders
 every such file into the book's reproduction-status page. Nothing on that page is typed by hand.
-
-:func:`interval_problems` and :func:`claim_interval_problems` hold claims to the issue-13 rules for
-uncertainty: no Student-t interval on fewer than :data:`MIN_T_DF` degrees of freedom unless a claim
-says why, and an interval of a bounded quantity stays inside its range. A claim declares what its
-interval rests on in ``extra``: ``"ci_df"`` (degrees of freedom of a t-interval), ``"bounds"``
-(``[low, high]`` of the quantity, e.g. ``[0, 1]`` for a TV or an accuracy) and
-``"allow_small_df"`` (a reason, when a small-sample t-interval is deliberate).
 """
 
 from __future__ import annotations
@@ -72,6 +65,11 @@ class Claim:
         return str(self.ours)
 
 
+# Rules for claims' uncertainty (issue 13): no Student-t interval on fewer than MIN_T_DF degrees of
+# freedom unless the claim says why, and an interval of a bounded quantity stays inside its range.
+# A claim declares what its interval rests on in ``extra``: "ci_df" (degrees of freedom of a
+# t-interval), "bounds" ([low, high] of the quantity, e.g. [0, 1] for a TV or an accuracy) and
+# "allow_small_df" (the reason, when a small-sample t-interval is deliberate).
 MIN_T_DF = 5
 """Fewest degrees of freedom of a Student-t interval a claim may rest on (3 seeds give 2)."""
 
