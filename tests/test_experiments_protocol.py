@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import digits_mnist, small_cnn
 from sklearn.datasets import load_digits
 
@@ -116,7 +118,8 @@ def test_second_call_reads_the_cache_and_a_corrupt_entry_is_retrained(data, runs
         pd.testing.assert_frame_equal(again[seed].history, runs[seed].history)
     folder = cache / "encoders" / runs[1].key
     assert json.loads((folder / "meta.json").read_text())["best_epoch"] == runs[1].best_epoch
-    assert sorted(p.name for p in folder.iterdir()) == ["history.parquet", "meta.json", "model.pt"]
+    assert sorted(p.name for p in folder.iterdir()) == ["checkpoint.pt", "history.parquet", "meta.json",
+                                                        "model.pt"]
     weights = bytearray((folder / "model.pt").read_bytes())
     weights[-1] ^= 1
     (folder / "model.pt").write_bytes(bytes(weights))  # bytes no longer match the sidecar's checksum
@@ -335,3 +338,59 @@ def test_an_undefined_reference_histogram_is_a_noted_nan_not_a_crash(data, runs)
     pooled = separation_by_seed(data, fake, n_permutations=5, n_bootstrap=5, bins=10,
                                 pca_variance=None).set_index("attribute")
     assert pooled.loc["colour", "value"] > 0.5 and (pooled["note"] == "").all()
+
+
+def test_encoders_keep_their_checkpoint_through_the_cache(data, runs, cache) -> None:
+    again = pretrained_embeddings(data, small_cnn, seeds=SEEDS, config=CONFIG, cache_dir=cache,
+                                  progress=False)
+    for seed in SEEDS:
+        fresh, read = runs[seed].checkpoint, again[seed].checkpoint
+        assert again[seed].from_cache and read.epoch == fresh.epoch == runs[seed].best_epoch
+        assert read.param_names == fresh.param_names
+        for name, value in fresh.model.items():
+            assert torch.equal(read.model[name], value)
+        for slot, state in fresh.optimizer["state"].items():
+            assert torch.equal(read.optimizer["state"][slot]["exp_avg_sq"], state["exp_avg_sq"])
+        assert read.scheduler == fresh.scheduler and read.best_score == fresh.best_score
+        pd.testing.assert_frame_equal(read.history.drop(columns="seconds"),
+                                      fresh.history.drop(columns="seconds"))
+
+
+def test_head_start_and_pinned_encoder_options(data, runs, cache, sweeps) -> None:
+    kw = {"attributes": ["colour"], "alphas": ALPHAS, "k_train": 120, "k_val": 40, "head": HEAD,
+          "store_dir": cache / "sweeps", "progress": False}
+    colour = sweeps.query("attribute == 'colour'").reset_index(drop=True)
+    tables = {start: allocation_sweeps(data, runs, head_start=start, **kw)
+              for start in ("fresh", "pretrained", "resumed")}
+    pd.testing.assert_frame_equal(tables["fresh"], colour)
+    assert not tables["pretrained"].equals(colour) and not tables["resumed"].equals(colour)
+    resumed = tables["resumed"]
+    # the resumed runs continue the pre-training epoch counter
+    for seed in SEEDS:
+        assert (resumed.loc[resumed["seed"] == seed, "best_epoch"] > runs[seed].best_epoch).all()
+    pinned = allocation_sweeps(data, runs, encoder="pinned", **kw)
+    first = SEEDS[0]
+    # the first seed's runs are the per-seed ones (same encoder, seed and sets; `run` numbers the
+    # runs of one sweep, which now holds every seed)
+    pd.testing.assert_frame_equal(
+        pinned[pinned["seed"] == first].drop(columns="run").reset_index(drop=True),
+        colour[colour["seed"] == first].drop(columns="run").reset_index(drop=True))
+    assert not pinned.loc[pinned["seed"] != first, "value"].reset_index(drop=True).equals(
+        colour.loc[colour["seed"] != first, "value"].reset_index(drop=True))
+    three = allocation_sweeps(data, runs, encoder="pinned", sweep_seeds=[5, 6, 7], **kw)
+    assert sorted(three["seed"].unique()) == [5, 6, 7]
+    with pytest.raises(ValueError, match="needs encoder='pinned'"):
+        allocation_sweeps(data, runs, sweep_seeds=[5], **kw)
+    with pytest.raises(ValueError, match="unknown encoder 'shared'"):
+        allocation_sweeps(data, runs, encoder="shared", **kw)
+    with pytest.raises(ValueError, match="unknown head_start 'warm'"):
+        allocation_sweeps(data, runs, head_start="warm", **kw)
+    no_checkpoint = {1: dataclasses.replace(runs[1], checkpoint=None)}
+    with pytest.raises(ValueError, match="has no training checkpoint"):
+        allocation_sweeps(data, no_checkpoint, head_start="resumed", **kw)
+
+
+def test_separation_on_full_features_uses_every_dimension(data, runs) -> None:
+    sep = separation_by_seed(data, runs, pca_variance=None, n_permutations=0, n_bootstrap=0,
+                             bins=10, attributes=["Random"])
+    assert (sep["n_components"] == runs[SEEDS[0]].z.shape[1]).all()

@@ -73,7 +73,9 @@ def test_regularised_runs_are_cached_by_penalty_and_lambda(data, tmp_path, monke
     monkeypatch.undo()
     keys = {(p, lam): regularised_embeddings(data, small_cnn, penalty=p, lam=lam, **kwargs)[1].key
             for p, lam in [("tv", 0.1), ("tv", 1.0), ("mmd", 0.1), ("tv", 0.0)]}
-    assert len(set(keys.values())) == 4
+    keys["total"] = regularised_embeddings(data, small_cnn, penalty="tv", lam=0.1,
+                                           tv_variance="total", **kwargs)[1].key
+    assert len(set(keys.values())) == 5  # the surrogate's denominator is in the key
 
 
 def test_a_strong_penalty_changes_the_encoder_and_lowers_its_penalty(data, tmp_path) -> None:
@@ -91,6 +93,8 @@ def test_make_regularizer_builds_each_penalty_and_rejects_unknown_names() -> Non
     tv = make_regularizer("tv", embedding_dim=10)
     assert isinstance(tv, TVSurrogate) and tv.reduction == "sum"
     assert make_regularizer("tv", embedding_dim=10, tv_reduction="mean").reduction == "mean"
+    assert tv.variance == "within"
+    assert make_regularizer("tv", embedding_dim=10, tv_variance="total").variance == "total"
     assert isinstance(make_regularizer("mmd", embedding_dim=10), MMDPenalty)
     adversaries = [make_regularizer("adversary", embedding_dim=10, seed=s) for s in (0, 0, 1)]
     assert all(isinstance(a, GroupAdversary) and a.in_dim == 10 for a in adversaries)

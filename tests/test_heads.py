@@ -42,8 +42,10 @@ EXACT = dict(
         HeadConfig(kind="linear", optimizer="adamw", weight_decay=0.05, **EXACT),
         HeadConfig(kind="mlp", dropout=0.0, **EXACT),
         HeadConfig(kind="mlp", dropout=0.3, **EXACT),
+        HeadConfig(kind="linear", plateau_monitor="val_loss", **EXACT),
+        HeadConfig(kind="mlp", dropout=0.3, plateau_monitor="val_loss", **EXACT),
     ],
-    ids=["linear-adam", "linear-adamw", "mlp", "mlp-dropout"],
+    ids=["linear-adam", "linear-adamw", "mlp", "mlp-dropout", "linear-val-loss", "mlp-val-loss"],
 )
 def test_batched_matches_reference_loop(config):
     z, y = toy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -229,3 +230,76 @@ def test_bad_arguments_raise_with_a_fix() -> None:
         pretrain(model, x, y, x, y, regularizer="tv", groups_train=a, **kw)
     with pytest.raises(TypeError, match="embed"):
         pretrain(torch.nn.Linear(10, 2), x, y, x, y, **kw)
+
+
+@pytest.mark.parametrize("monitor", ["val_balanced_accuracy", "val_loss"])
+def test_a_resumed_run_equals_the_uninterrupted_one(monitor) -> None:
+    # Issue 13, acceptance 4: N epochs in one go == N1 epochs, then resume for the rest --
+    # weights, optimiser, scheduler, early stopping, epoch counter and history all carry over.
+    # A high lr and short patiences make the schedule reduce the rate and early stopping count.
+    x, y, _ = tabular(300, seed=11)
+    xv, yv, _ = tabular(80, seed=12)
+    kw = {"seed": 3, "progress": False}
+    base = {"lr": 0.2, "plateau_patience": 0, "early_stopping_patience": 4, "num_threads": 1,
+            "plateau_monitor": monitor}
+
+    def mlp():
+        return TabularMLP(10, dropout=0.2)
+
+    whole = train_from_scratch(mlp, x, y, xv, yv, config=PretrainConfig(max_epochs=9, **base), **kw)
+    first = train_from_scratch(mlp, x, y, xv, yv, config=PretrainConfig(max_epochs=3, **base), **kw)
+    assert first.final_state.epoch == 3 and len(first.history) == 3
+    rest = train_from_scratch(mlp, x, y, xv, yv, config=PretrainConfig(max_epochs=9, **base),
+                              resume=first.final_state, **kw)
+    assert same_weights(whole.model, rest.model)
+    cols = [c for c in whole.history.columns if c != "seconds"]
+    pd.testing.assert_frame_equal(whole.history[cols], rest.history[cols])
+    assert (rest.best_epoch, rest.stopped_early) == (whole.best_epoch, whole.stopped_early)
+    assert whole.history["lr"].nunique() > 1  # the schedule acted, so its state mattered
+    # the checkpoint is the state of the best epoch; the final state that of the last one
+    assert whole.checkpoint.epoch == whole.best_epoch
+    assert whole.final_state.epoch == len(whole.history)
+    for name, value in whole.checkpoint.model.items():
+        assert torch.equal(value, whole.model.state_dict()[name].cpu())
+
+
+def _replayed_rates(values, lr: float, mode: str) -> list[float]:
+    """Learning rates of torch's ReduceLROnPlateau (patience 0, ×0.1, rel. threshold 1e-4)."""
+    best, rates = (np.inf if mode == "min" else -np.inf), []
+    for value in values:
+        rates.append(lr)
+        better = value < best * (1 - 1e-4) if mode == "min" else value > best * (1 + 1e-4)
+        best, lr = (value, lr) if better else (best, lr * 0.1)
+    return rates
+
+
+def test_plateau_monitor_val_loss_steps_the_schedule_on_validation_loss() -> None:
+    x, y, _ = tabular(300, seed=11)
+    xv, yv, _ = tabular(80, seed=12)
+    config = PretrainConfig(lr=0.2, max_epochs=9, early_stopping_patience=10, plateau_patience=0,
+                            plateau_monitor="val_loss", num_threads=1)
+    result = train_from_scratch(lambda: TabularMLP(10, dropout=0.2), x, y, xv, yv, seed=3,
+                                config=config, progress=False)
+    hist = result.history
+    np.testing.assert_allclose(hist["lr"], _replayed_rates(hist["val_loss"], 0.2, "min"), rtol=1e-9)
+    # the schedule did act, and not as it would have on balanced accuracy
+    assert hist["lr"].nunique() > 1
+    assert hist["lr"].tolist() != _replayed_rates(hist["val_balanced_accuracy"], 0.2, "max")
+    assert result.checkpoint.plateau_monitor == "val_loss"
+    assert result.best_epoch == int(hist["epoch"][hist["val_balanced_accuracy"].idxmax()])
+    with pytest.raises(ValueError, match=r"PretrainConfig\.plateau_monitor 'loss'"):
+        PretrainConfig(plateau_monitor="loss")
+
+
+def test_resume_rejects_a_state_it_cannot_continue() -> None:
+    x, y, _ = tabular(100, seed=5)
+    kw = {"seed": 0, "progress": False}
+    state = pretrain(TabularMLP(10), x, y, x, y, config=FAST, **kw).final_state
+    with pytest.raises(ValueError, match="leaves nothing to train"):
+        pretrain(TabularMLP(10), x, y, x, y, config=FAST, resume=state, **kw)
+    with pytest.raises(ValueError, match="monitored 'val_balanced_accuracy'"):
+        pretrain(TabularMLP(10), x, y, x, y, resume=state, **kw,
+                 config=PretrainConfig(max_epochs=4, plateau_monitor="val_loss"))
+    with pytest.raises(ValueError, match="same architecture"):
+        pretrain(TabularMLP(10, hidden=(8,)), x, y, x, y, resume=state, **kw,
+                 config=PretrainConfig(max_epochs=4))

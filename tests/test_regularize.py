@@ -53,6 +53,32 @@ def test_tv_surrogate_hand_computed_value() -> None:
     )
 
 
+def test_tv_surrogate_total_variance_hand_computed_value() -> None:
+    # The authors' denominator: biased variance of both groups' rows together (issue 13).
+    # Class 0, dim 0: rows 0, 2, 4, 6 -> mean 3, variance (9 + 1 + 1 + 9) / 4 = 5 -> 16 / 5 = 3.2.
+    #          dim 1: rows 1, 1, 1, 3 -> mean 1.5, variance (3·0.25 + 2.25) / 4 = 0.75 -> 1 / 0.75.
+    # Class 1 has equal means -> 0. Summed over dims and averaged over the two classes:
+    eps = 1e-6
+    expected_sum = (16 / (5 + eps) + 1 / (0.75 + eps)) / 2
+    total = TVSurrogate(variance="total", reduction="sum")(HAND_Z, HAND_Y, HAND_A)
+    assert total.value.item() == pytest.approx(expected_sum, rel=1e-12)
+    assert total.n_classes_used == 2
+    assert tv_surrogate(HAND_Z, HAND_Y, HAND_A, variance="total").item() == pytest.approx(
+        expected_sum / 2, rel=1e-12)
+    # bounded: each term is at most n² / (n0·n1) (4 for class 0's 2 + 2 rows, 25/6 for class 1's
+    # 2 + 3), reached as the groups move apart, while the within-group form grows without bound
+    far = HAND_Z.clone()
+    far[HAND_A == 1] += 1e4
+    bound = (4 + 25 / 6) / 2
+    assert tv_surrogate(far, HAND_Y, HAND_A, variance="total").item() == pytest.approx(bound, rel=1e-6)
+    assert tv_surrogate(far, HAND_Y, HAND_A, variance="total").item() <= bound
+    assert tv_surrogate(far, HAND_Y, HAND_A).item() > 1e6
+    with pytest.raises(ValueError, match="unknown variance 'pooled'"):
+        TVSurrogate(variance="pooled")
+    # the default keeps vars() (hence encoder cache keys) as before the option existed
+    assert "variance" not in vars(TVSurrogate()) and vars(TVSurrogate(variance="total"))["variance"]
+
+
 def test_tv_surrogate_invariances() -> None:
     z, y, a = _batch(40, 4, seed=1)
     base = tv_surrogate(z, y, a, eps=1e-15)

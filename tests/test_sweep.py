@@ -220,3 +220,41 @@ def test_clear_errors(data, tmp_path):
     with pytest.raises(ValueError, match=r"splits lacks \['val_pool'\]"):
         run(z, y, attrs, {"pool": splits["pool"], "test": splits["test"]}, specs(), tmp_path)
     assert not list(tmp_path.rglob("*.json"))  # nothing ran before the errors
+
+
+def _sidecars(root) -> list[dict]:
+    import json
+
+    return [json.loads(p.read_text()) for p in sorted(Path(root).glob("*/*.json"))]
+
+
+def test_protocol_options_enter_the_key_only_when_changed(data, tmp_path):
+    # Issue 13: default runs keep their cache keys; a non-default head start or plateau monitor
+    # is a new key whose sidecar names the option.
+    from latentsep.headstart import HeadStart
+    from latentsep.store import canonical
+
+    assert "plateau_monitor" not in canonical(HEAD)
+    assert canonical(HeadConfig(plateau_monitor="val_loss"))["plateau_monitor"] == "val_loss"
+    z, y, attrs, splits = data
+    spec = specs(("A",))[0]
+    run_sweep(z, y, attrs, splits, spec, tmp_path, progress=False)
+    weights = {"head.weight": np.full((2, z.shape[1]), 0.01), "head.bias": np.zeros(2)}
+    warm = run_sweep(z, y, attrs, splits, spec, tmp_path, progress=False,
+                     start=HeadStart.pretrained(weights))
+    loss = SweepSpec("A", ALPHAS, SEEDS, k_train=120, k_val=40,
+                     head=HeadConfig(**{**HEAD.to_dict(), "plateau_monitor": "val_loss"}))
+    run_sweep(z, y, attrs, splits, loss, tmp_path, progress=False)
+    configs = [c["config"] for c in _sidecars(tmp_path)]
+    assert len(configs) == 3
+    assert sorted(c.get("head_start", "fresh") for c in configs) == ["fresh", "fresh", "pretrained"]
+    assert sorted(c["spec"]["head"].get("plateau_monitor", "-") for c in configs) == [
+        "-", "-", "val_loss"]
+    # another starting head is another entry (its weights are in the input fingerprint)
+    weights["head.bias"] = np.ones(2)
+    run_sweep(z, y, attrs, splits, spec, tmp_path, progress=False, start=HeadStart.pretrained(weights))
+    assert len(_sidecars(tmp_path)) == 4
+    assert not warm.equals(run_sweep(z, y, attrs, splits, spec, tmp_path, progress=False))
+    with pytest.raises(ValueError, match="shape"):
+        run_sweep(z[:, :5], y, attrs, splits, spec, tmp_path, progress=False,
+                  start=HeadStart.pretrained(weights))

@@ -13,11 +13,13 @@ the run axis. Runs never interact: each has its own
 - dropout masks (MLP head): a counter-based hash of (seed, position in the run's sample stream,
   hidden unit), so masks are per-run, reproducible and need no per-run Python loop;
 - learning rate: ReduceLROnPlateau on validation balanced accuracy (mode "max", torch defaults:
-  relative threshold 1e-4, no cooldown, minimum lr 0);
+  relative threshold 1e-4, no cooldown, minimum lr 0), or on validation cross-entropy (mode
+  "min", ``plateau_monitor="val_loss"``, the authors' code);
 - early stopping: stop after ``early_stopping_patience`` epochs without a strictly higher validation
   balanced accuracy; the returned weights are those of the best epoch (ties → earliest).
 
-A run that stops is removed from the stacked tensors, so the others continue at full speed.
+A run that stops is removed from the stacked tensors, so the others continue at full speed. Runs
+start from fresh heads, the pre-trained head or the pre-training run's state (:mod:`latentsep.headstart`).
 :func:`latentsep.reference.fit_head_reference` is the plain one-run-at-a-time PyTorch loop
 (``nn.Linear``, autograd, ``torch.optim``) that the batched trainer reproduces to float64 precision
 (tests/test_heads.py); it draws the same random streams through :mod:`latentsep.headruns`.
@@ -44,7 +46,10 @@ from latentsep.headruns import (
     init_weights,
     prepare_runs,
 )
+from latentsep.headstart import HeadStart, as_start, start_state
 from latentsep.metrics import balanced_accuracy
+from latentsep.models.checkpoint import PLATEAU_MONITORS
+from latentsep.store import keyed_if_changed
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _BETAS = (0.9, 0.999)  # torch.optim.Adam defaults, as in the paper's code
@@ -79,6 +84,9 @@ class HeadConfig:
     plateau_factor : float
     dtype : {"float32", "float64"}
         Compute precision; float64 is for exact comparisons with the reference trainer.
+    plateau_monitor : {"val_balanced_accuracy", "val_loss"}
+        What the schedule watches; early stopping and the kept weights always follow validation
+        balanced accuracy (``"val_loss"``: the authors' code). Enters cache keys only when changed.
     """
 
     kind: str = "linear"
@@ -93,9 +101,11 @@ class HeadConfig:
     plateau_patience: int | None = 10
     plateau_factor: float = 0.1
     dtype: str = "float32"
+    plateau_monitor: str = keyed_if_changed("val_balanced_accuracy")
 
     def __post_init__(self) -> None:
         check_choice(self.kind, "kind", ("linear", "mlp"))
+        check_choice(self.plateau_monitor, "plateau_monitor", PLATEAU_MONITORS)
         check_choice(self.optimizer, "optimizer", ("adam", "adamw"))
         check_choice(self.dtype, "dtype", tuple(DTYPES))
         for name in ("hidden", "batch_size", "max_epochs"):
@@ -205,15 +215,20 @@ def _chunk(n_runs: int, per_run_bytes: int, budget: int) -> int:
     return max(1, min(n_runs, budget // max(per_run_bytes, 1)))
 
 
-def _predict_labels(params, x, pos, width: int) -> torch.Tensor:
-    """Arg-max class of every run on rows ``x[pos[r]]``: x (U, D) shared, pos (R, Kv) → (R, Kv)."""
+def _predict_labels(params, x, pos, width: int, labels=None):
+    """Arg-max class of every run on rows ``x[pos[r]]``: x (U, D) shared, pos (R, Kv) → (R, Kv),
+    and with ``labels`` (R, Kv) the mean cross-entropy of every run on its rows, (R,) numpy."""
     n_runs = params[0].shape[0]
     step = _chunk(n_runs, x.shape[0] * width * x.element_size(), _EVAL_BLOCK_BYTES)
-    parts = []
+    parts, losses = [], []
     for s in range(0, n_runs, step):
         logits, _ = _forward([q[s : s + step] for q in params], x)
         parts.append(logits.argmax(dim=2).gather(1, pos[s : s + step]))
-    return torch.cat(parts)
+        if labels is not None:
+            logp = torch.log_softmax(logits, dim=2)
+            rows = logp.gather(1, pos[s : s + step, :, None].expand(-1, -1, logp.shape[2]))
+            losses.append(-rows.gather(2, labels[s : s + step, :, None])[..., 0].double().mean(1))
+    return torch.cat(parts), (torch.cat(losses).cpu().numpy() if labels is not None else None)
 
 
 @dataclass
@@ -349,6 +364,7 @@ def fit_heads(
     seeds: Any,
     config: HeadConfig | None = None,
     device: str | torch.device | None = None,
+    start: HeadStart | None = None,
 ) -> FittedHeads:
     """Train R independent heads at once and keep each run's best-validation weights.
 
@@ -368,17 +384,22 @@ def fit_heads(
         Defaults to ``HeadConfig()`` (the paper's linear head).
     device : str or torch.device, optional
         Defaults to ``latentsep.device.default_device()``.
+    start : HeadStart, optional
+        Where every run starts (:mod:`latentsep.headstart`); default ``HeadStart.fresh()``.
 
     Returns
     -------
     FittedHeads
     """
     config = config or HeadConfig()
+    start = as_start(start)
     device = torch.device(device) if device is not None else default_device()
     data = prepare_runs(z, y, train_idx, val_idx, seeds, device, DTYPES[config.dtype])
     n_runs = data.train_pos.shape[0]
     d, c = data.z.shape[1], data.n_classes
     width = max(c, config.hidden) if config.kind == "mlp" else c  # widest layer output
+    start.check(d, c, config.kind, config.plateau_monitor)
+    minimise = config.plateau_monitor == "val_loss"
 
     params = [[] for _ in range(2 * len(config.layer_sizes(d, c)))]
     gens = []
@@ -388,13 +409,15 @@ def fit_heads(
         for i, w in enumerate(weights):
             params[2 * i].append(w)
             params[2 * i + 1].append(torch.zeros(1, w.shape[0], dtype=w.dtype))
-    params = [torch.stack(p).to(device) for p in params]
+    init = start_state(start, [torch.stack(p).to(device) for p in params], config.lr,
+                       np.inf if minimise else -np.inf)
+    params = init.params
     best = [p.clone() for p in params]
     live = _Live(
         ids=np.arange(n_runs),
         params=params,
-        m=[torch.zeros_like(p) for p in params],
-        v=[torch.zeros_like(p) for p in params],
+        m=init.m,
+        v=init.v,
         gens=gens,
         train_pos=data.train_pos,
         val_pos=data.val_pos,
@@ -402,25 +425,32 @@ def fit_heads(
         seeds=torch.as_tensor(data.seeds, device=device),
     )
 
-    # Per-run bookkeeping, indexed by global run id.
-    lr = np.full(n_runs, config.lr)
+    # Per-run bookkeeping, indexed by global run id. Model selection (best_score) and early
+    # stopping (stop_best) follow the same score; they differ only for a resumed start.
+    lr = np.full(n_runs, init.lr)
     best_score = np.full(n_runs, -np.inf)
-    plateau_best = np.full(n_runs, -np.inf)
-    wait = np.zeros(n_runs, dtype=np.int64)
-    plateau_bad = np.zeros(n_runs, dtype=np.int64)
-    best_epoch = np.zeros(n_runs, dtype=np.int64)
-    epochs_run = np.zeros(n_runs, dtype=np.int64)
+    stop_best = np.full(n_runs, init.stop_best)
+    plateau_best = np.full(n_runs, init.plateau_best)
+    wait = np.full(n_runs, init.stop_wait, dtype=np.int64)
+    plateau_bad = np.full(n_runs, init.plateau_bad, dtype=np.int64)
+    best_epoch = np.full(n_runs, init.epoch, dtype=np.int64)
+    epochs_run = np.full(n_runs, init.epoch, dtype=np.int64)
     history = {
         "val_balanced_accuracy": np.full((n_runs, config.max_epochs), np.nan),
         "train_loss": np.full((n_runs, config.max_epochs), np.nan),
     }
-    step = 0
-    for epoch in range(config.max_epochs):
+    if init.epoch >= config.max_epochs:  # no epoch left: the checkpoint's head is the result
+        with torch.no_grad():
+            pred, _ = _predict_labels(params, data.val_z, live.val_pos, width)
+        best_score = balanced_accuracy(live.val_y, pred.cpu().numpy(), c)
+    step = init.step
+    for epoch in range(init.epoch, config.max_epochs):
         ids = live.ids
         lr_t = torch.as_tensor(lr[ids], dtype=data.z.dtype, device=device)[:, None, None]
         train_loss, step = _train_epoch(live, data, lr_t, epoch, step, config)
         with torch.no_grad():
-            pred = _predict_labels(live.params, data.val_z, live.val_pos, width)
+            labels = torch.as_tensor(live.val_y, device=device) if minimise else None
+            pred, val_loss = _predict_labels(live.params, data.val_z, live.val_pos, width, labels)
         score = balanced_accuracy(live.val_y, pred.cpu().numpy(), c)
         history["val_balanced_accuracy"][ids, epoch] = score
         history["train_loss"][ids, epoch] = train_loss
@@ -434,11 +464,14 @@ def fit_heads(
                 target[dst] = source[src]
         best_score[ids] = np.where(improved, score, best_score[ids])
         best_epoch[ids] = np.where(improved, epoch + 1, best_epoch[ids])
-        wait[ids] = np.where(improved, 0, wait[ids] + 1)
+        stopping = score > stop_best[ids]
+        stop_best[ids] = np.where(stopping, score, stop_best[ids])
+        wait[ids] = np.where(stopping, 0, wait[ids] + 1)
 
-        if config.plateau_patience is not None:  # torch ReduceLROnPlateau, mode "max", per run
-            better = score > plateau_best[ids] * (1 + _PLATEAU_THRESHOLD)
-            plateau_best[ids] = np.where(better, score, plateau_best[ids])
+        if config.plateau_patience is not None:  # torch ReduceLROnPlateau, per run
+            better = (val_loss < plateau_best[ids] * (1 - _PLATEAU_THRESHOLD) if minimise
+                      else score > plateau_best[ids] * (1 + _PLATEAU_THRESHOLD))
+            plateau_best[ids] = np.where(better, val_loss if minimise else score, plateau_best[ids])
             plateau_bad[ids] = np.where(better, 0, plateau_bad[ids] + 1)
             reduce = ids[plateau_bad[ids] > config.plateau_patience]
             new_lr = lr[reduce] * config.plateau_factor

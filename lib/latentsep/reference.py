@@ -22,6 +22,7 @@ from torch import nn
 from latentsep.device import default_device
 from latentsep.headruns import apply_dropout, dropout_keep, init_weights, prepare_runs
 from latentsep.heads import DTYPES, HeadConfig
+from latentsep.models.checkpoint import plateau_mode
 
 __all__ = ["ReferenceHead", "fit_head_reference"]
 
@@ -108,7 +109,8 @@ def fit_head_reference(
     scheduler = None
     if config.plateau_patience is not None:
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
+            optimizer, mode=plateau_mode(config.plateau_monitor), factor=config.plateau_factor,
+            patience=config.plateau_patience
         )
     seed_t = torch.as_tensor([seed], device=device)
     history = {
@@ -132,7 +134,9 @@ def fit_head_reference(
             total += loss.item() * len(batch)
         model.eval()
         with torch.no_grad():
-            pred = model(x_val).argmax(dim=1).cpu().numpy()
+            logits = model(x_val)
+            val_loss = float(F.cross_entropy(logits, torch.as_tensor(y_val, device=device)))
+            pred = logits.argmax(dim=1).cpu().numpy()
         score = balanced_accuracy_score(y_val, pred)
         history["val_balanced_accuracy"][epoch] = score
         history["train_loss"][epoch] = total / k
@@ -143,7 +147,7 @@ def fit_head_reference(
         else:
             wait += 1
         if scheduler is not None:
-            scheduler.step(score)
+            scheduler.step(val_loss if config.plateau_monitor == "val_loss" else score)
         if config.early_stopping_patience is not None and wait >= config.early_stopping_patience:
             break
     model.load_state_dict(best_state)

@@ -114,6 +114,15 @@ class TVSurrogate:
 
     i.e. the squared Mahalanobis distance between the group means under the pooled within-group
     per-dimension (diagonal) variance; the penalty is the unweighted mean of ``d_y`` over classes.
+    With ``variance="total"`` (the authors' ``src/utils/tv_surrogate.py``) the denominator is the
+    biased variance of the two groups' rows taken together::
+
+        s_j^2 = mean_i (Z_ij - mean(Z)_j)^2,   Z = [Z0; Z1]
+              = (n0·v0_j + n1·v1_j) / n + (n0·n1 / n^2) · (mean(Z1)_j - mean(Z0)_j)^2
+
+    (``v0``, ``v1`` the groups' biased variances, ``n = n0 + n1``), which includes the gap between
+    the means, so each term is bounded: ``d_yj <= n^2 / (n0·n1)`` (4 for equal groups), where the
+    within-group form grows without bound as the groups separate.
 
     Parameters
     ----------
@@ -131,6 +140,9 @@ class TVSurrogate:
         Minimum samples per group within a class (≥ 2); classes below it are skipped and counted.
         Two per group keeps the pooled variance from resting on a single pair of points, which
         would leave only ``eps`` in the denominator.
+    variance : {"within", "total"}
+        Denominator: the pooled within-group variance (default) or the authors' total variance of
+        the pooled rows (see above). The authors also sum over dimensions (``reduction="sum"``).
 
     Notes
     -----
@@ -139,7 +151,12 @@ class TVSurrogate:
     relative to spread, not whole distributions (compare :class:`MMDPenalty`).
     """
 
-    def __init__(self, *, eps: float = 1e-6, reduction: str = "mean", min_count: int = 2) -> None:
+    variance = "within"  # a class default: only a changed value appears in vars(), hence in cache keys
+
+    def __init__(self, *, eps: float = 1e-6, reduction: str = "mean", min_count: int = 2,
+                 variance: str = "within") -> None:
+        if check_choice(variance, "variance", ("within", "total")) != TVSurrogate.variance:
+            self.variance = variance
         if not eps > 0:
             raise ValueError(
                 f"eps must be > 0 (it keeps constant dimensions from giving 0/0); got {eps!r}. "
@@ -151,8 +168,11 @@ class TVSurrogate:
 
     def _distance(self, z0: torch.Tensor, z1: torch.Tensor) -> torch.Tensor:
         mu0, mu1 = z0.mean(0), z1.mean(0)
-        within = (z0 - mu0).pow(2).sum(0) + (z1 - mu1).pow(2).sum(0)
-        pooled_var = within / (len(z0) + len(z1) - 2)
+        if self.variance == "total":
+            pooled_var = torch.cat([z0, z1]).var(0, unbiased=False)
+        else:
+            within = (z0 - mu0).pow(2).sum(0) + (z1 - mu1).pow(2).sum(0)
+            pooled_var = within / (len(z0) + len(z1) - 2)
         d = (mu1 - mu0).pow(2) / (pooled_var + self.eps)
         return d.mean() if self.reduction == "mean" else d.sum()
 
@@ -284,6 +304,7 @@ def tv_surrogate(
     eps: float = 1e-6,
     reduction: str = "mean",
     min_count: int = 2,
+    variance: str = "within",
 ) -> torch.Tensor:
     """The paper's surrogate on one batch as a differentiable scalar; see :class:`TVSurrogate`.
 
@@ -302,7 +323,7 @@ def tv_surrogate(
         Shape ``()``; zero (with gradient) if no class has ``min_count`` samples in both groups.
         Use ``TVSurrogate(...)(z, y, a)`` for the counts of used and skipped classes.
     """
-    return TVSurrogate(eps=eps, reduction=reduction, min_count=min_count)(z, y, a).value
+    return TVSurrogate(eps=eps, reduction=reduction, min_count=min_count, variance=variance)(z, y, a).value
 
 
 def mmd_penalty(

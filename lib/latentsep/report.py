@@ -68,6 +68,80 @@ class Claim:
         return str(self.ours)
 
 
+# Rules for claims' uncertainty (issue 13): no Student-t interval on fewer than MIN_T_DF degrees of
+# freedom unless the claim says why, and an interval of a bounded quantity stays inside its range.
+# A claim declares what its interval rests on in ``extra``: "ci_df" (degrees of freedom of a
+# t-interval), "bounds" ([low, high] of the quantity, e.g. [0, 1] for a TV or an accuracy) and
+# "allow_small_df" (the reason, when a small-sample t-interval is deliberate).
+MIN_T_DF = 5
+"""Fewest degrees of freedom of a Student-t interval a claim may rest on (3 seeds give 2)."""
+
+
+def interval_problems(
+    ci: tuple[float, float] | None,
+    *,
+    df: float | None = None,
+    bounds: tuple[float, float] | None = None,
+    allow_small_df: str | None = None,
+    label: str = "interval",
+) -> list[str]:
+    """What is wrong with an interval under the rules above (an empty list when nothing is).
+
+    Parameters
+    ----------
+    ci : (low, high) or None
+        The interval; None or NaN ends are not checked (nothing was claimed).
+    df : float, optional
+        Degrees of freedom of its Student-t quantile, when it is a t-interval.
+    bounds : (low, high), optional
+        Range of the quantity (e.g. (0, 1) for a total variation or an accuracy).
+    allow_small_df : str, optional
+        Why a t-interval on fewer than :data:`MIN_T_DF` degrees of freedom is acceptable here.
+    label : str
+        Names the interval in the messages.
+
+    Examples
+    --------
+    >>> interval_problems((-0.785, 1.655), df=2, bounds=(0, 1), label="classifier TV")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['classifier TV: Student-t interval on 2 degrees of freedom (< 5); use more seeds, a bootstrap
+      over rows, or pass allow_small_df with the reason.',
+     'classifier TV: interval [-0.785, 1.655] leaves the range [0, 1] of the quantity; use an
+      interval that respects it (e.g. a percentile bootstrap), nothing clipped silently.']
+    """
+    problems = []
+    if df is not None and df < MIN_T_DF and not allow_small_df:
+        problems.append(f"{label}: Student-t interval on {df:g} degrees of freedom (< {MIN_T_DF}); "
+                        "use more seeds, a bootstrap over rows, or pass allow_small_df with the reason.")
+    if ci is not None and bounds is not None:
+        low, high = (float(v) for v in ci)
+        lo, hi = (float(v) for v in bounds)
+        if not lo <= hi:
+            raise ValueError(f"bounds must be (low, high) with low <= high; got {tuple(bounds)}.")
+        outside = [v for v in (low, high) if math.isfinite(v) and not lo <= v <= hi]
+        if outside:
+            problems.append(f"{label}: interval [{low:.3f}, {high:.3f}] leaves the range [{lo:g}, "
+                            f"{hi:g}] of the quantity; use an interval that respects it (e.g. a "
+                            "percentile bootstrap), nothing clipped silently.")
+    return problems
+
+
+def claim_interval_problems(claims: list[Claim]) -> list[str]:
+    """:func:`interval_problems` of every claim, from what its ``extra`` declares.
+
+    A test over a chapter's claims (or over ``read_claim_objects(results_dir)``) asserts this is
+    empty (issue 13, acceptance 3).
+    """
+    problems = []
+    for claim in claims:
+        extra = claim.extra or {}
+        bounds = extra.get("bounds")
+        problems += interval_problems(
+            claim.ci, df=extra.get("ci_df"), bounds=tuple(bounds) if bounds is not None else None,
+            allow_small_df=extra.get("allow_small_df"), label=claim.claim_id)
+    return problems
+
+
 def verdict(numbers: object, ok: bool) -> bool | None:
     """A rule's outcome, or None (not checked) when a number it needs is undefined (NaN).
 
@@ -151,27 +225,34 @@ def write_claims(claims: list[Claim], chapter: str, results_dir: str | Path) -> 
     return path
 
 
-def read_claims(results_dir: str | Path) -> pd.DataFrame:
-    """All recorded claims under ``results_dir`` as one tidy table (one row per claim)."""
-    rows = []
+def read_claim_objects(results_dir: str | Path) -> list[tuple[str, Claim]]:
+    """Every recorded claim under ``results_dir`` as (chapter, :class:`Claim`), chapter by chapter."""
+    out = []
     for path in sorted((Path(results_dir) / "claims").glob("*.json")):
         payload = json.loads(path.read_text(encoding="utf-8"))
         for raw in payload["claims"]:
-            claim = Claim(**{**raw, "ci": tuple(raw["ci"]) if raw.get("ci") else None})
-            rows.append(
-                {
-                    "chapter": payload["chapter"],
-                    "claim": claim.claim_id,
-                    "description": claim.description,
-                    "paper": claim.paper,
-                    "ours": claim.ours_text(),
-                    "rule": claim.rule,
-                    "status": {True: "reproduced", False: "not reproduced", None: "not checked"}[
-                        claim.reproduced
-                    ],
-                    "note": claim.note,
-                }
-            )
+            out.append((payload["chapter"],
+                        Claim(**{**raw, "ci": tuple(raw["ci"]) if raw.get("ci") else None})))
+    return out
+
+
+def read_claims(results_dir: str | Path) -> pd.DataFrame:
+    """All recorded claims under ``results_dir`` as one tidy table (one row per claim)."""
+    rows = [
+        {
+            "chapter": chapter,
+            "claim": claim.claim_id,
+            "description": claim.description,
+            "paper": claim.paper,
+            "ours": claim.ours_text(),
+            "rule": claim.rule,
+            "status": {True: "reproduced", False: "not reproduced", None: "not checked"}[
+                claim.reproduced
+            ],
+            "note": claim.note,
+        }
+        for chapter, claim in read_claim_objects(results_dir)
+    ]
     columns = ["chapter", "claim", "description", "paper", "ours", "rule", "status", "note"]
     return pd.DataFrame(rows, columns=columns)
 

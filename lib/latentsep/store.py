@@ -114,11 +114,25 @@ def code_fingerprint(*modules: str) -> str:
     return digest.hexdigest()
 
 
+KEYED_IF_CHANGED = "latentsep.keyed_if_changed"
+
+
+def keyed_if_changed(default: Any) -> Any:
+    """A dataclass field that enters cache keys only when it differs from ``default``.
+
+    For options added to a configuration after results were cached under it: runs with the
+    default compute exactly what they computed before the option existed, so they keep their
+    keys (and their cached results); any other value is a new key. ``default`` must be immutable.
+    """
+    return dataclasses.field(default=default, metadata={KEYED_IF_CHANGED: True})
+
+
 def canonical(obj: Any, path: str = "config") -> Any:
     """Return ``obj`` as plain JSON types with a representation that does not depend on spelling.
 
     Mappings become dicts with string keys, tuples/lists/arrays become lists, numpy scalars become
-    Python scalars, dataclasses become ``{"__class__": name, **fields}`` and paths become strings,
+    Python scalars, dataclasses become ``{"__class__": name, **fields}`` (without the fields
+    declared with :func:`keyed_if_changed` that hold their default) and paths become strings,
     recursively. ``(0.1, 0.2)``, ``[0.1, 0.2]`` and ``np.array([0.1, 0.2])`` thus hash alike.
 
     Raises
@@ -129,7 +143,8 @@ def canonical(obj: Any, path: str = "config") -> Any:
         For a NaN or infinite float, which JSON cannot represent unambiguously.
     """
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)
+                  if not (f.metadata.get(KEYED_IF_CHANGED) and getattr(obj, f.name) == f.default)}
         return {"__class__": type(obj).__name__, **canonical(fields, path)}
     if isinstance(obj, Mapping):
         return {str(k): canonical(v, f"{path}[{k!r}]") for k, v in obj.items()}

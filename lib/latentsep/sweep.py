@@ -7,7 +7,8 @@ For each :class:`SweepSpec` (one attribute) the sweep
    samples at the same α), with :func:`latentsep.allocation.allocation_plan`;
 2. trains all ``len(alphas) × len(seeds)`` heads at once with :func:`latentsep.heads.fit_heads`
    (one batched tensor program; run r is initialised with its seed, so the heads of one seed
-   start from the same weights at every α and differ only by their data);
+   start from the same weights at every α and differ only by their data; ``start=`` starts every
+   run from the pre-trained head or its pre-training run instead, :mod:`latentsep.headstart`);
 3. scores every head on ``splits["test"]`` per group of the attribute and overall with
    :func:`latentsep.metrics.subgroup_metrics`.
 
@@ -42,6 +43,7 @@ from latentsep.checks import (
 )
 from latentsep.executor import Executor, LocalExecutor
 from latentsep.heads import HeadConfig, fit_heads
+from latentsep.headstart import HeadStart, as_start
 from latentsep.metrics import subgroup_metrics
 from latentsep.store import ResultStore, code_fingerprint, fingerprint
 
@@ -123,6 +125,7 @@ class _Unit:
     config: dict
     fingerprint: str
     device: str | None
+    start: HeadStart
 
 
 def _plan(spec: SweepSpec, a: np.ndarray, splits: Mapping[str, np.ndarray]) -> tuple:
@@ -140,7 +143,7 @@ def _compute_unit(unit: _Unit) -> pd.DataFrame:
     start = time.perf_counter()
     runs = spec.runs()
     fitted = fit_heads(unit.z, unit.y, unit.train_idx, unit.val_idx, runs["seed"].to_numpy(),
-                       spec.head, device=unit.device)
+                       spec.head, device=unit.device, start=unit.start)
     proba = fitted.predict_proba(unit.z[test])
     scores = subgroup_metrics(unit.y[test], proba, {spec.attribute: unit.a[test]})
     runs["best_epoch"] = np.asarray(fitted.best_epoch)
@@ -202,6 +205,7 @@ def run_sweep(
     progress: bool = True,
     *,
     device: str | None = None,
+    start: HeadStart | None = None,
 ) -> pd.DataFrame:
     """Run (or resume) allocation sweeps and return their tidy per-group metrics.
 
@@ -228,6 +232,9 @@ def run_sweep(
     device : str, optional
         Torch device for the heads (default :func:`latentsep.device.default_device`). Not part of
         the cache key: CPU and CUDA results agree to float tolerance, not bit for bit.
+    start : HeadStart, optional
+        Where every head starts (default fresh, :mod:`latentsep.headstart`); a start other than
+        fresh enters the cache key (its mode) and the input fingerprint (its weights and state).
 
     Returns
     -------
@@ -271,6 +278,7 @@ def run_sweep(
     1.0    0.5  0.9
     """
     z, y, attrs, split_idx = _check_inputs(z, y, attributes, splits)
+    start = as_start(start)
     specs = [specs] if isinstance(specs, SweepSpec) else list(specs)
     if not specs:
         raise ValueError("specs is empty; pass at least one SweepSpec.")
@@ -282,6 +290,7 @@ def run_sweep(
                 f"unknown attribute {spec.attribute!r} in SweepSpec; available attributes: "
                 f"{sorted(attrs)}."
             )
+        start.check(z.shape[1], int(y.max()) + 1, spec.head.kind, spec.head.plateau_monitor)
         present = np.unique(attrs[spec.attribute][split_idx["test"]])
         for group in (0, 1):
             if group not in present:
@@ -294,12 +303,16 @@ def run_sweep(
     executor = executor if executor is not None else LocalExecutor(progress=progress)
 
     base = fingerprint(z, y, *(split_idx[s] for s in SPLITS))
+    if start.mode != "fresh":  # fresh runs keep the keys they had before head starts existed
+        base = f"{base}-{start.fingerprint()}"
     results: dict[int, pd.DataFrame] = {}
     todo: list[tuple[int, _Unit]] = []
     for i, spec in enumerate(specs):
         a = attrs[spec.attribute]
         inputs = f"{base}-{fingerprint(a)}"
         config = {"kind": "allocation_sweep_unit", "spec": spec, "code": code_fingerprint(__name__)}
+        if start.mode != "fresh":
+            config["head_start"] = start.mode
         key = store.key(config, inputs)
         cached = store.get(key)
         if cached is not None:
@@ -308,7 +321,7 @@ def run_sweep(
         # Sampling here, before any unit runs, makes an infeasible k fail the sweep up front.
         train_idx, val_idx = _plan(spec, a, split_idx)
         todo.append((i, _Unit(spec, z, y, a, split_idx["test"], train_idx, val_idx, store, key,
-                              config, inputs, device)))
+                              config, inputs, device, start)))
     logger.info("allocation sweep: %d unit(s) cached, %d to compute", len(results), len(todo))
     computed = executor.map(_compute_unit, [unit for _, unit in todo], desc="allocation sweep")
     results.update({i: df for (i, _), df in zip(todo, computed, strict=True)})

@@ -11,8 +11,9 @@ Last-layer retraining (frozen encoder) runs on cached embeddings in :mod:`latent
 
 The optimisation follows the paper (§5.1): Adam (lr 1.587e-3, L2 weight decay 1.537e-3),
 batch 128, at most 50 epochs, ``ReduceLROnPlateau`` (×0.1, patience 10) and early stopping, both
-on validation balanced accuracy, with the best epoch's weights restored. On CPU, the same seed and
-the same thread count give bitwise-identical weights.
+on validation balanced accuracy (``plateau_monitor="val_loss"``: the authors' scheduler), with
+the best epoch's weights restored. On CPU, the same seed and the same thread count give
+bitwise-identical weights. A run can continue from its checkpoints (``resume=``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from tqdm import tqdm
 from latentsep.checks import as_1d_labels, as_binary, check_choice, check_positive_int
 from latentsep.device import default_device, seed_everything, torch_threads
 from latentsep.metrics import balanced_accuracy
+from latentsep.models import checkpoint as ckpt
 from latentsep.regularize import Regularizer
+from latentsep.store import keyed_if_changed
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -70,6 +73,8 @@ class PretrainConfig:
     num_threads : int or None
         If set, torch's intra-op thread count during training (restored afterwards). Bitwise
         reproducibility on CPU holds for a fixed thread count.
+    plateau_monitor : {"val_balanced_accuracy", "val_loss"}
+        What ``ReduceLROnPlateau`` watches (:data:`~latentsep.models.checkpoint.PLATEAU_MONITORS`).
     """
 
     lr: float = 1.587e-3
@@ -82,8 +87,10 @@ class PretrainConfig:
     plateau_factor: float = 0.1
     eval_batch_size: int = 1024
     num_threads: int | None = None
+    plateau_monitor: str = keyed_if_changed("val_balanced_accuracy")
 
     def __post_init__(self) -> None:
+        check_choice(self.plateau_monitor, "PretrainConfig.plateau_monitor", ckpt.PLATEAU_MONITORS)
         for name in ("lr", "weight_decay", "plateau_factor"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0) or (name != "weight_decay" and value == 0):
@@ -131,6 +138,9 @@ class PretrainResult:
         Weight of the penalty.
     config : PretrainConfig
         Settings used.
+    checkpoint, final_state : TrainingState
+        The run at ``best_epoch`` (what the authors' last-layer retraining resumes from) and
+        after its last epoch (``pretrain(resume=final_state)`` with a larger budget continues it).
     """
 
     model: nn.Module
@@ -141,6 +151,8 @@ class PretrainResult:
     seed: int
     lam: float
     config: PretrainConfig
+    checkpoint: ckpt.TrainingState
+    final_state: ckpt.TrainingState
 
 
 def _check_model(model: Any) -> nn.Linear:
@@ -248,6 +260,7 @@ def pretrain(
     lam: float = 0.0,
     device: torch.device | str | None = None,
     progress: bool = True,
+    resume: ckpt.TrainingState | None = None,
 ) -> PretrainResult:
     """Train every trainable parameter of ``model`` with cross-entropy (+ λ · penalty).
 
@@ -277,6 +290,10 @@ def pretrain(
         Defaults to :func:`latentsep.device.default_device`.
     progress : bool
         Show a tqdm bar over epochs.
+    resume : TrainingState, optional
+        Continue a run from this state (e.g. ``result.final_state`` of a shorter run with the same
+        arguments): weights, optimiser, scheduler, early stopping, epoch counter and random
+        streams are restored, and epochs ``resume.epoch + 1 … config.max_epochs`` run.
 
     Returns
     -------
@@ -309,6 +326,10 @@ def pretrain(
             as_binary(torch.as_tensor(groups_train).cpu().numpy(), "groups_train", len(x))
         )
     device = torch.device(device) if device is not None else default_device()
+    param_names = [name for name, p in model.named_parameters() if p.requires_grad]
+    if resume is not None:
+        ckpt.check_resume(resume, param_names, config.plateau_monitor, config.max_epochs,
+                     config.early_stopping_patience)
 
     with torch_threads(config.num_threads):
         gen = seed_everything(seed)
@@ -326,14 +347,28 @@ def pretrain(
         opt_cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
         optimizer = opt_cls(param_groups, lr=config.lr, weight_decay=config.weight_decay)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
+            optimizer, mode=ckpt.plateau_mode(config.plateau_monitor), factor=config.plateau_factor,
+            patience=config.plateau_patience
         )
 
         rows: list[dict[str, float]] = []
         best = -math.inf
-        best_epoch, bad_epochs = 0, 0
+        best_epoch, bad_epochs, first_epoch = 0, 0, 1
         best_state: dict[str, torch.Tensor] = {}
-        epochs = tqdm(range(1, config.max_epochs + 1), desc="train", disable=not progress)
+        if resume is not None:
+            rows, best, best_epoch, bad_epochs, best_state = ckpt.restore(
+                resume, model, optimizer, scheduler, gen, device)
+            first_epoch = resume.epoch + 1
+
+        def snapshot(epoch: int) -> ckpt.TrainingState:
+            return ckpt.capture(epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler,
+                           param_names=param_names, plateau_monitor=config.plateau_monitor,
+                           best_score=best, best_epoch=best_epoch, bad_epochs=bad_epochs,
+                           best_model=best_state, generator=gen, rows=rows)
+
+        checkpoint = final = resume
+        epochs = tqdm(range(first_epoch, config.max_epochs + 1), desc="train",
+                      disable=not progress)
         for epoch in epochs:
             started = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
@@ -365,7 +400,8 @@ def pretrain(
             logits = _batched(model, model, xv, config.eval_batch_size).to(device)
             pred = logits.argmax(1)
             val_bacc = float(balanced_accuracy(yv.cpu().numpy(), pred.cpu().numpy()))
-            scheduler.step(val_bacc)
+            val_loss = float(F.cross_entropy(logits, yv))
+            scheduler.step(val_loss if config.plateau_monitor == "val_loss" else val_bacc)
             row = {k: v / len(x) for k, v in sums.items()}
             if reg is None:
                 row["penalty"] = math.nan
@@ -375,7 +411,7 @@ def pretrain(
                     "lr": lr,
                     **row,
                     "skipped_classes": skipped,
-                    "val_loss": float(F.cross_entropy(logits, yv)),
+                    "val_loss": val_loss,
                     "val_accuracy": float((pred == yv).float().mean()),
                     "val_balanced_accuracy": val_bacc,
                     "seconds": time.perf_counter() - started,
@@ -385,10 +421,12 @@ def pretrain(
             if val_bacc > best:
                 best, best_epoch, bad_epochs = val_bacc, epoch, 0
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                checkpoint = snapshot(epoch)
             else:
                 bad_epochs += 1
-                if bad_epochs >= config.early_stopping_patience:
-                    break
+            final = snapshot(epoch)
+            if bad_epochs >= config.early_stopping_patience:
+                break
         epochs.close()
         model.load_state_dict(best_state)
     return PretrainResult(
@@ -400,6 +438,8 @@ def pretrain(
         seed=seed,
         lam=float(lam),
         config=config,
+        checkpoint=checkpoint,
+        final_state=final,
     )
 
 

@@ -12,6 +12,9 @@
 
 :mod:`.runs` chains steps 2-4 for an encoder pre-trained per seed: :func:`run_protocol` returns a
 :class:`ProtocolResult`.
+
+:mod:`.options` bundles the choices on which the paper's text, the authors' code and this book
+differ (:class:`Protocol`, presets :data:`PAPER_TEXT`, :data:`AUTHORS_CODE`, :data:`CURRENT`).
 """
 
 from latentsep.experiments.protocol.data import (
@@ -26,6 +29,13 @@ from latentsep.experiments.protocol.measures import (
     separation_by_seed,
     separation_differences,
     transfer_by_seed,
+)
+from latentsep.experiments.protocol.options import (
+    AUTHORS_CODE,
+    CURRENT,
+    PAPER_TEXT,
+    Protocol,
+    protocol_table,
 )
 from latentsep.experiments.protocol.runs import (
     ESTIMATORS,
@@ -48,12 +58,16 @@ from latentsep.experiments.protocol.summaries import (
 from latentsep.experiments.protocol.sweeps import ablation_sweeps, allocation_sweeps
 
 __all__ = [
+    "AUTHORS_CODE",
     "CORRELATION_COLUMNS",
+    "CURRENT",
     "ESTIMATORS",
+    "PAPER_TEXT",
     "SENSITIVITY_MEASURES",
     "SEPARATION_MEASURES",
     "SPLITS",
     "EncoderRun",
+    "Protocol",
     "ProtocolData",
     "ProtocolResult",
     "ablation_sweeps",
@@ -65,6 +79,7 @@ __all__ = [
     "feasible_k",
     "pretrained_embeddings",
     "protocol_summaries",
+    "protocol_table",
     "resize_pretraining",
     "run_protocol",
     "separation_by_seed",

@@ -2,8 +2,10 @@
 
 It pre-trains an encoder once per seed on the ``pretrain_train`` / ``pretrain_val`` split
 (optionally with an invariance penalty) and embeds every row. Each run is cached on disk under
-``cache_dir/encoders/<key>/``: ``history.parquet`` (per-epoch log), ``model.pt`` (weights) and
-``meta.json``, the sidecar written last with the sha256 of the other two and of the embeddings. The
+``cache_dir/encoders/<key>/``: ``history.parquet`` (per-epoch log), ``model.pt`` (weights),
+``checkpoint.pt`` (the training state at the kept epoch: optimiser, schedule, early stopping, for
+last-layer retraining that resumes the run, :mod:`latentsep.headstart`) and ``meta.json``, the
+sidecar written last with the sha256 of the other files and of the embeddings. The
 key hashes the data (inputs, labels, pre-training indices), the model's architecture and seeded
 initial weights, the optimiser settings, the seed, the penalty and λ; an entry whose sidecar is
 missing or whose checksums do not match is recomputed. The embeddings are not stored (they were
@@ -30,11 +32,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from latentsep.checks import check_positive_int
+from latentsep.checks import check_choice, check_positive_int
 from latentsep.device import torch_threads
 from latentsep.experiments.protocol.data import ProtocolData
 from latentsep.fileio import atomic_write_bytes
+from latentsep.headstart import HEAD_STARTS, HeadStart
 from latentsep.metrics import balanced_accuracy, subgroup_metrics
+from latentsep.models.checkpoint import TrainingState, from_bytes_dict, to_bytes_dict
 from latentsep.models.training import (
     PretrainConfig,
     build_model,
@@ -52,7 +56,7 @@ from latentsep.store import (
 
 logger = logging.getLogger(__name__)
 
-_RUN_FILES = ("history.parquet", "model.pt")
+_RUN_FILES = ("history.parquet", "model.pt", "checkpoint.pt")
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ class EncoderRun:
         Cache key.
     from_cache : bool
         Whether the run was read back from disk rather than trained now.
+    checkpoint : TrainingState or None
+        The pre-training run at ``best_epoch`` (``PretrainResult.checkpoint``).
     """
 
     seed: int
@@ -91,6 +97,17 @@ class EncoderRun:
     state_dict: dict[str, torch.Tensor]
     key: str
     from_cache: bool
+    checkpoint: TrainingState | None = None
+
+    def head_start(self, mode: str) -> HeadStart:
+        """Where last-layer retraining on this encoder starts: ``"fresh"``, ``"pretrained"`` (its
+        head) or ``"resumed"`` (its pre-training run, :mod:`latentsep.headstart`)."""
+        if mode == "resumed" and self.checkpoint is None:
+            raise ValueError(f"encoder {self.key[:12]} has no training checkpoint; pre-train it "
+                             "with pretrained_embeddings to resume its run.")
+        starts = {"fresh": HeadStart.fresh, "pretrained": lambda: HeadStart.pretrained(self.state_dict),
+                  "resumed": lambda: HeadStart.resumed(self.checkpoint)}
+        return starts[check_choice(mode, "head_start", HEAD_STARTS)]()
 
     def model(self, model_factory: Callable[[], nn.Module]) -> nn.Module:
         """The pre-trained model: ``model_factory()`` with these weights, in eval mode."""
@@ -153,7 +170,7 @@ def _z_sha256(z: np.ndarray) -> str:
 
 
 def _save_run(folder: Path, z: np.ndarray, history: pd.DataFrame,
-              state_dict: Mapping[str, torch.Tensor], meta: dict) -> None:
+              state_dict: Mapping[str, torch.Tensor], checkpoint: TrainingState, meta: dict) -> None:
     """Write the two files, then the sidecar with their checksums and the embeddings' (the commit record)."""
     folder.mkdir(parents=True, exist_ok=True)
     blobs = {}
@@ -163,6 +180,9 @@ def _save_run(folder: Path, z: np.ndarray, history: pd.DataFrame,
     buffer = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buffer)
     blobs["model.pt"] = buffer.getvalue()
+    buffer = io.BytesIO()
+    torch.save(to_bytes_dict(checkpoint), buffer)
+    blobs["checkpoint.pt"] = buffer.getvalue()
     for name, blob in blobs.items():
         atomic_write_bytes(folder / name, blob)
     sidecar = {**meta, "sha256": {name: _sha256(blob) for name, blob in blobs.items()},
@@ -171,8 +191,9 @@ def _save_run(folder: Path, z: np.ndarray, history: pd.DataFrame,
     atomic_write_bytes(folder / "meta.json", json.dumps(sidecar, indent=1, sort_keys=True).encode())
 
 
-def _load_run(folder: Path) -> tuple[pd.DataFrame, dict, dict] | None:
-    """The cached run in ``folder`` (history, weights, sidecar), or None when absent, partial or corrupt."""
+def _load_run(folder: Path) -> tuple[pd.DataFrame, dict, TrainingState, dict] | None:
+    """The cached run in ``folder`` (history, weights, checkpoint, sidecar), or None when absent,
+    partial or corrupt."""
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
         return None
@@ -185,12 +206,13 @@ def _load_run(folder: Path) -> tuple[pd.DataFrame, dict, dict] | None:
             raise ValueError("no checksum of the embeddings")
         history = pd.read_parquet(io.BytesIO(blobs["history.parquet"]))
         state = torch.load(io.BytesIO(blobs["model.pt"]), weights_only=True)
+        checkpoint = from_bytes_dict(torch.load(io.BytesIO(blobs["checkpoint.pt"]), weights_only=True))
     except (OSError, KeyError, ValueError, json.JSONDecodeError, RuntimeError) as err:
         logger.warning("encoder cache %s is unreadable, corrupt or outdated (%s); recomputing it.",
                        folder, err)
         meta_path.unlink(missing_ok=True)
         return None
-    return history, state, meta
+    return history, state, checkpoint, meta
 
 
 def pretrained_embeddings(
@@ -269,7 +291,7 @@ def pretrained_embeddings(
         folder = root / key
         found = _load_run(folder)
         if found is not None:
-            history, state, meta = found
+            history, state, checkpoint, meta = found
             best_epoch = int(meta["best_epoch"])
             model.load_state_dict(state)
         else:
@@ -277,11 +299,12 @@ def pretrained_embeddings(
                               config=config, seed=seed, groups_train=groups, regularizer=regularizer,
                               lam=lam, progress=progress)
             model, history, best_epoch = result.model, result.history, result.best_epoch
+            checkpoint = result.checkpoint
             state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         with torch_threads(config.num_threads):
             z = embed_array(model, data.x, batch_size=config.eval_batch_size)
         if found is None:
-            _save_run(folder, z, history, state,
+            _save_run(folder, z, history, state, checkpoint,
                       {"key": key, "config": canonical(key_config), "inputs": inputs,
                        "dataset": data.name, "best_epoch": best_epoch,
                        "seconds": float(history["seconds"].sum())})
@@ -293,5 +316,5 @@ def pretrained_embeddings(
         bacc, baseline = _baseline(data, z, state)
         runs[seed] = EncoderRun(seed=seed, z=z, history=history, best_epoch=best_epoch,
                                 test_balanced_accuracy=bacc, baseline=baseline, state_dict=state,
-                                key=key, from_cache=found is not None)
+                                key=key, from_cache=found is not None, checkpoint=checkpoint)
     return runs

@@ -77,6 +77,8 @@ def separation_by_seed(
         Histogram bin range; ``"reference"`` is the authors' estimator exactly.
     n_permutations, n_bootstrap, pca_variance, bins, seed
         As in :func:`latentsep.separation.latent_separation`; the same ``seed`` for every run.
+        ``pca_variance=0.70`` is the paper's §4 (PCA to 70 % of the variance), ``None`` every
+        embedding dimension (the authors' MNIST notebook); see ``Protocol.separation_options``.
     attributes : sequence of str, optional
         Default: every column of ``data.attributes``.
     split : str

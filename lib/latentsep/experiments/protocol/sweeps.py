@@ -1,9 +1,11 @@
 """Allocation sweeps on pre-trained encoders (step 3 of the protocol).
 
 :func:`allocation_sweeps` runs last-layer retraining at every allocation with
-:func:`latentsep.sweep.run_sweep`; sweep seed ``s`` uses the encoder pre-trained with seed ``s``, as
-in the paper. :func:`ablation_sweeps` does the same with the encoder trainable (full fine-tuning)
-or trained from scratch on the allocated set.
+:func:`latentsep.sweep.run_sweep`; sweep seed ``s`` uses the encoder pre-trained with seed ``s``
+(``encoder="per_seed"``), or every sweep seed uses one pinned encoder (``encoder="pinned"``, the
+authors' code), and heads start fresh, from the pre-trained head or resume its pre-training run
+(``head_start``, :mod:`latentsep.headstart`). :func:`ablation_sweeps` does the same with the
+encoder trainable (full fine-tuning) or trained from scratch on the allocated set.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 from torch import nn
 
 from latentsep.allocation import allocation_indices
-from latentsep.checks import check_choice
+from latentsep.checks import check_choice, check_positive_int
 from latentsep.device import torch_threads
 from latentsep.executor import Executor, LocalExecutor
 from latentsep.experiments.protocol.data import ProtocolData, attribute_names
@@ -38,6 +40,8 @@ from latentsep.store import (
     fingerprint,
 )
 from latentsep.sweep import SweepSpec, decode_groups, encode_groups, own_share, run_sweep
+
+ENCODER_CHOICES = ("per_seed", "pinned")
 
 
 def _attribute_blocks(data: ProtocolData, names: Sequence[str]) -> list[tuple[list[str], dict, dict]]:
@@ -74,6 +78,9 @@ def allocation_sweeps(
     nested: bool = False,
     executor: Executor | None = None,
     progress: bool = True,
+    head_start: str = "fresh",
+    encoder: str = "per_seed",
+    sweep_seeds: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Last-layer-retraining allocation sweeps on each pre-trained encoder.
 
@@ -81,6 +88,14 @@ def allocation_sweeps(
     head per α on ``runs[s].z`` with sweep seed ``s`` (fine-tuning and validation sets of sizes
     ``k_train`` / ``k_val`` from the ``pool`` / ``val_pool`` splits), scored on the test split.
     Units are cached in ``store_dir`` (a :class:`~latentsep.store.ResultStore`).
+
+    Protocol options (defaults: today's protocol, see :mod:`latentsep.experiments.protocol.options`):
+
+    - ``head_start``: ``"fresh"`` | ``"pretrained"`` | ``"resumed"`` -- where each head starts
+      (:meth:`EncoderRun.head_start`); a non-fresh start enters the units' cache keys;
+    - ``encoder``: ``"per_seed"`` (sweep seed ``s`` on encoder ``s``) | ``"pinned"`` (every sweep
+      seed on the first encoder of ``runs``; its embeddings and the seeds are in the keys);
+    - ``sweep_seeds``: the sweep seeds of a pinned encoder (default: the seeds of ``runs``).
 
     Returns
     -------
@@ -91,13 +106,27 @@ def allocation_sweeps(
     names = attribute_names(data, attributes)
     if not isinstance(head, HeadConfig):
         raise ValueError(f"head must be a HeadConfig; got {type(head).__name__}.")
+    if not runs:
+        raise ValueError("runs is empty; pass the dict returned by pretrained_embeddings.")
+    check_choice(encoder, "encoder", ENCODER_CHOICES)
+    if encoder == "per_seed":
+        if sweep_seeds is not None:
+            raise ValueError(f"sweep_seeds={list(sweep_seeds)} needs encoder='pinned'; with "
+                             "encoder='per_seed' the sweep seeds are the encoders' seeds.")
+        plan = [(run, (seed,)) for seed, run in runs.items()]
+    else:
+        seeds = tuple(runs) if sweep_seeds is None else tuple(
+            check_positive_int(s, "sweep_seeds", minimum=0) for s in sweep_seeds)
+        plan = [(next(iter(runs.values())), seeds)]
     store = ResultStore(store_dir)
     frames = []
-    for seed, run in runs.items():
+    for run, seeds in plan:
+        start = run.head_start(head_start)
         for block, splits, attrs in _attribute_blocks(data, names):
-            specs = [SweepSpec(attribute=n, alphas=tuple(alphas), seeds=(seed,), k_train=k_train,
+            specs = [SweepSpec(attribute=n, alphas=tuple(alphas), seeds=seeds, k_train=k_train,
                                k_val=k_val, head=head, nested=nested) for n in block]
-            frames.append(run_sweep(run.z, data.y, attrs, splits, specs, store, executor, progress))
+            frames.append(run_sweep(run.z, data.y, attrs, splits, specs, store, executor, progress,
+                                    start=start))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -184,12 +184,13 @@ def tradeoff(
     settings: OutcomeSettings,
     tv_reduction: str = "sum",
     progress: bool = True,
+    tv_variance: str = "within",
 ) -> pd.DataFrame:
     """Pre-train and measure every (penalty, λ, seed); the λ = 0 encoders are measured once.
 
     Parameters
     ----------
-    data, model_factory, seeds, config, cache_dir, tv_reduction, progress
+    data, model_factory, seeds, config, cache_dir, tv_reduction, tv_variance, progress
         As in :func:`regularised_embeddings`.
     attribute : str
         Attribute penalised during pre-training and studied afterwards.
@@ -220,7 +221,7 @@ def tradeoff(
                 runs = regularised_embeddings(data, model_factory, penalty=penalty, lam=lam,
                                               attribute=attribute, seeds=seeds, config=config,
                                               cache_dir=cache_dir, tv_reduction=tv_reduction,
-                                              progress=progress)
+                                              tv_variance=tv_variance, progress=progress)
                 measured[key] = encoder_outcomes(data, runs, attribute=attribute,
                                                  settings=settings, store_dir=store_dir,
                                                  progress=progress)

@@ -35,7 +35,8 @@ PENALTY_LABELS = {
 
 
 def make_regularizer(
-    penalty: str, *, embedding_dim: int, seed: int = 0, tv_reduction: str = "sum"
+    penalty: str, *, embedding_dim: int, seed: int = 0, tv_reduction: str = "sum",
+    tv_variance: str = "within",
 ) -> Regularizer:
     """A fresh invariance penalty by name.
 
@@ -54,6 +55,9 @@ def make_regularizer(
         How the TV surrogate combines dimensions. ``"sum"`` is the squared Mahalanobis distance
         as defined, the reading under which the paper's λ = 0.01 is meant; ``"mean"`` divides by
         the embedding width.
+    tv_variance : {"within", "total"}
+        The TV surrogate's denominator: pooled within-group variance, or the authors' total
+        variance of both groups' rows (:class:`~latentsep.regularize.TVSurrogate`).
 
     Returns
     -------
@@ -61,7 +65,7 @@ def make_regularizer(
     """
     check_choice(penalty, "penalty", PENALTIES)
     if penalty == "tv":
-        return TVSurrogate(reduction=tv_reduction)
+        return TVSurrogate(reduction=tv_reduction, variance=tv_variance)
     if penalty == "mmd":
         return MMDPenalty()
     return GroupAdversary(check_positive_int(embedding_dim, "embedding_dim"), seed=seed)
@@ -79,6 +83,7 @@ def regularised_embeddings(
     cache_dir: str | os.PathLike,
     tv_reduction: str = "sum",
     progress: bool = True,
+    tv_variance: str = "within",
 ) -> dict[int, EncoderRun]:
     """Encoders pre-trained with ``lam · penalty`` on ``attribute`` (cached), one per seed.
 
@@ -95,7 +100,7 @@ def regularised_embeddings(
         Penalty weight λ ≥ 0.
     attribute : str
         Binary attribute the penalty makes the embedding invariant to, within each class.
-    tv_reduction : {"sum", "mean"}
+    tv_reduction, tv_variance : str
         See :func:`make_regularizer`.
 
     Returns
@@ -113,7 +118,8 @@ def regularised_embeddings(
     dim = int(build_model(model_factory, 0).embedding_dim)  # seeded: leaves global RNG alone
     runs = {}
     for seed in seeds:  # one call per seed: the adversary's initial weights follow the seed
-        regularizer = make_regularizer(penalty, embedding_dim=dim, seed=seed, tv_reduction=tv_reduction)
+        regularizer = make_regularizer(penalty, embedding_dim=dim, seed=seed, tv_reduction=tv_reduction,
+                                       tv_variance=tv_variance)
         runs.update(pretrained_embeddings(data, model_factory, seeds=[seed], config=config,
                                           cache_dir=cache_dir, regularizer=regularizer, lam=lam,
                                           groups_attribute=attribute, progress=progress))
