@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 from latentsep.fileio import atomic_write_text
+from latentsep.profile_checks import check_chapter_parameters
 from latentsep.report import read_claims
 
 COMMON_PARAMETERS = ("PROFILE", "DATA_DIR", "CACHE_DIR", "RESULTS_DIR")
@@ -84,6 +85,7 @@ def load_profile(project: Project, profile: str) -> dict:
     unknown = sorted(set(chapters) - stems)
     if unknown:
         raise ValueError(f"{path} names chapters that do not exist: {unknown}; chapters: {sorted(stems)}.")
+    check_chapter_parameters(str(path.relative_to(project.root)), chapters)
     return {"description": content.get("description", ""), "chapters": chapters}
 
 
