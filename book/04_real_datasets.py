@@ -58,7 +58,8 @@ REAL = {"modes": ["adapted", "frozen"], "max_rows": None,
         "encoders": {"mimic_cxr": "densenet121", "ham10000": "vit_b_16",
                      "civilcomments": "bert-base-uncased"},
         "k_train": {"mimic_cxr": 22353, "ham10000": 100000, "civilcomments": 100000},
-        "k_val": {"mimic_cxr": 3722, "ham10000": 100000, "civilcomments": 100000}}
+        "k_val": {"mimic_cxr": 3722, "ham10000": 100000, "civilcomments": 100000},
+        "weights": "pretrained", "adapter": {}}  # rehearsal: random-if-missing, smaller splits
 
 # %%
 import time
@@ -596,13 +597,15 @@ for key, spec in fm.REAL_DATASETS.items():
         notes.append(f"* **{spec.title}** ({spec.section}): not run — the {PROFILE} profile runs "
                      "the user-supplied datasets only in the full profile.")
         continue
-    dataset = fm.load_real_dataset(key, seed=SPLIT_SEED)  # a wrong root raises, naming the variable
+    dataset = fm.load_real_dataset(key, seed=SPLIT_SEED,  # a wrong root raises, naming the variable
+                                   **REAL.get("adapter", {}).get(key, {}))
     if dataset is None:
         notes.append(f"* **{spec.title}** ({spec.section}): **skipped** — `{spec.env}` is not "
                      "set. Its paper values are shown below as reference only.")
         continue
     pdata = fm.real_protocol(dataset, cache_dir=CACHE_DIR, encoder=REAL["encoders"][key],
-                             max_rows=REAL["max_rows"], seed=SPLIT_SEED)
+                             max_rows=REAL["max_rows"], seed=SPLIT_SEED,
+                             weights=REAL.get("weights", "pretrained"))
     real_results[key] = {
         mode: fm.run_real_dataset(pdata, mode=mode, cache_dir=CACHE_DIR, seeds=SEEDS,
                                   alphas=ALPHAS, k_train=REAL["k_train"][key],

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from latentsep import bookrun
-from latentsep.profile_checks import parameter_problems
+from latentsep.profile_checks import check_chapter_parameters, parameter_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,3 +54,13 @@ def test_a_bad_profile_stops_the_runner_listing_every_problem(tmp_path: Path) ->
     assert "params/bad.yaml has 2 invalid" in message
     assert "01_a.N_PERMUTATIONS must be an integer >= 1; got -3" in message
     assert "01_a.SEEDS must be an integer >= 0; got -2" in message
+
+
+def test_random_weights_only_in_the_rehearsal_profile() -> None:
+    chapters = {"04_x": {"REAL": {"weights": "random-if-missing"}},
+                "07_x": {"REAL_WEIGHTS": "random-if-missing"}}
+    check_chapter_parameters("params/rehearsal.yaml", chapters, "rehearsal")
+    with pytest.raises(ValueError) as err:
+        check_chapter_parameters("params/full.yaml", chapters, "full")
+    assert "04_x.REAL.weights is 'random-if-missing', allowed only in the rehearsal" in str(err.value)
+    assert "07_x.REAL_WEIGHTS" in str(err.value)

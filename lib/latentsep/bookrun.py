@@ -85,7 +85,7 @@ def load_profile(project: Project, profile: str) -> dict:
     unknown = sorted(set(chapters) - stems)
     if unknown:
         raise ValueError(f"{path} names chapters that do not exist: {unknown}; chapters: {sorted(stems)}.")
-    check_chapter_parameters(str(path.relative_to(project.root)), chapters)
+    check_chapter_parameters(str(path.relative_to(project.root)), chapters, profile)
     return {"description": content.get("description", ""), "chapters": chapters}
 
 

@@ -43,6 +43,8 @@ class Needs:
         Real dataset key -> encoder name, for every dataset some chapter runs.
     chapters : dict
         Real dataset key -> chapter stems that run it.
+    adapter : dict
+        Real dataset key -> keywords the chapters pass to its adapter (e.g. smaller splits).
     random_weights : bool
         The profile allows random weights for missing encoders (``weights: random-if-missing``).
     foundation : bool
@@ -51,6 +53,7 @@ class Needs:
 
     encoders: dict[str, str] = field(default_factory=dict)
     chapters: dict[str, list[str]] = field(default_factory=dict)
+    adapter: dict[str, dict[str, Any]] = field(default_factory=dict)
     random_weights: bool = False
     foundation: bool = False
 
@@ -68,11 +71,13 @@ def profile_needs(chapters: Mapping[str, Mapping[str, Any]]) -> Needs:
         for key, encoder in real.get("encoders", {}).items():
             needs.encoders[key] = encoder
             needs.chapters.setdefault(key, []).append("04_real_datasets")
+            needs.adapter[key] = dict(real.get("adapter", {}).get(key, {}))
         needs.random_weights |= real.get("weights") == "random-if-missing"
     advisor = chapters.get("07_advisor", {})
     for key in advisor.get("REAL_DATASETS") or []:
         needs.encoders.setdefault(key, REAL_DATASETS[key].encoder)
         needs.chapters.setdefault(key, []).append("07_advisor")
+        needs.adapter.setdefault(key, dict((advisor.get("REAL_ADAPTER") or {}).get(key, {})))
     needs.random_weights |= advisor.get("REAL_WEIGHTS") == "random-if-missing"
     needs.foundation = bool(real04.get("FOUNDATION") or advisor.get("FOUNDATION_DATASETS"))
     return needs
@@ -86,8 +91,10 @@ def _layout_problems(key: str, root: str, env: Mapping[str, str]) -> list[str]:
     return civilcomments.layout_problems(root)
 
 
-def dataset_problems(key: str, environ: Mapping[str, str] | None = None) -> list[str]:
-    """Everything wrong with the root of real dataset ``key`` (empty when it loads)."""
+def dataset_problems(key: str, environ: Mapping[str, str] | None = None,
+                     adapter: Mapping[str, Any] | None = None) -> list[str]:
+    """Everything wrong with the root of real dataset ``key`` (empty when it loads with the
+    ``adapter`` keywords the chapters use)."""
     env = os.environ if environ is None else environ
     spec = REAL_DATASETS[key]
     root = env.get(spec.env, "").strip()
@@ -99,7 +106,8 @@ def dataset_problems(key: str, environ: Mapping[str, str] | None = None) -> list
     layout = _layout_problems(key, root, env)
     if not layout:
         try:
-            load_real_dataset(key, environ=env)  # the adapter's remaining checks (images, values)
+            # the adapter's remaining checks (images present, values valid)
+            load_real_dataset(key, environ=env, **(adapter or {}))
         except (FileNotFoundError, ValueError) as err:
             layout = [str(err)]
     return [f"{spec.title} ({roots}): {p}" for p in layout]
@@ -139,7 +147,7 @@ def preflight(
         if key in skipped:
             notices.append(f"{REAL_DATASETS[key].title}: skipped ({SKIP_VARIABLE}).")
             continue
-        found = dataset_problems(key, env)
+        found = dataset_problems(key, env, needs.adapter.get(key))
         problems += found
         if not found:
             notices.append(f"{REAL_DATASETS[key].title}: {REAL_DATASETS[key].env} checked "

@@ -75,17 +75,36 @@ def parameter_problems(stem: str, parameters: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def check_chapter_parameters(source: str, chapters: Mapping[str, Mapping[str, Any]]) -> None:
-    """Raise one ``ValueError`` naming every bad numeric parameter of a profile.
+#: The one profile that may run the paper's encoders with random weights.
+REHEARSAL_PROFILE = "rehearsal"
+
+
+def random_weights_problems(profile: str, stem: str, parameters: Mapping[str, Any]) -> list[str]:
+    """Random encoder weights (``random-if-missing``) asked for outside the rehearsal profile."""
+    if profile == REHEARSAL_PROFILE:
+        return []
+    return [f"{stem}.{'.'.join(path)} is {value!r}, allowed only in the {REHEARSAL_PROFILE} "
+            "profile; use 'pretrained'" for path, value in _leaves(parameters, ())
+            if path and path[-1].lower().endswith("weights") and value == "random-if-missing"]
+
+
+def check_chapter_parameters(source: str, chapters: Mapping[str, Mapping[str, Any]],
+                             profile: str = "") -> None:
+    """Raise one ``ValueError`` naming every bad numeric parameter of a profile, and any request
+    for random encoder weights outside the rehearsal profile.
 
     Parameters
     ----------
     source : str
         Where the parameters come from (the profile file), named in the message as the place to fix.
+    profile : str
+        The profile's name.
     chapters : mapping
         ``{chapter stem: {NAME: value}}`` as in the profile file.
     """
-    problems = [p for stem, params in chapters.items() for p in parameter_problems(stem, params or {})]
+    problems = [p for stem, params in chapters.items()
+                for p in (*parameter_problems(stem, params or {}),
+                          *random_weights_problems(profile, stem, params or {}))]
     if problems:
         raise ValueError(f"{source} has {len(problems)} invalid parameter value(s):\n  "
                          + "\n  ".join(problems) + f"\nFix them in {source}.")
