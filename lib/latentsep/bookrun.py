@@ -238,12 +238,20 @@ def _is_current(out_dir: Path, stem: str, stamps: dict[str, str]) -> bool:
 
 
 def _before_heavy_work(project: Project, profile: str, stems: list[str]) -> None:
-    """Preflight of the chapters about to run (raises ``PreflightFailed``, a ``ValueError``)."""
+    """Preflight and cost estimate of the chapters about to run (``PreflightFailed`` is a
+    ``ValueError``)."""
+    from latentsep.cost import report_before_run
     from latentsep.preflight import preflight
 
     chapters = load_profile(project, profile)["chapters"]
-    for notice in preflight({s: chapters.get(s) or {} for s in stems}):
+    selected, rows = {s: chapters.get(s) or {} for s in stems}, {}
+    for notice in preflight(selected, rows=rows):
         print(f"[{profile}] preflight: {notice}", flush=True)
+    if stems:
+        reference = (load_profile(project, "rehearsal")["chapters"]
+                     if project.profile_file("rehearsal").is_file() else None)
+        print(report_before_run(project.root / "results", profile, selected, rows, reference),
+              flush=True)
 
 
 def _record_timing(results_dir: Path, stem: str, seconds: float) -> None:

@@ -92,9 +92,10 @@ def _layout_problems(key: str, root: str, env: Mapping[str, str]) -> list[str]:
 
 
 def dataset_problems(key: str, environ: Mapping[str, str] | None = None,
-                     adapter: Mapping[str, Any] | None = None) -> list[str]:
+                     adapter: Mapping[str, Any] | None = None,
+                     rows: dict[str, int] | None = None) -> list[str]:
     """Everything wrong with the root of real dataset ``key`` (empty when it loads with the
-    ``adapter`` keywords the chapters use)."""
+    ``adapter`` keywords the chapters use; its row count then goes to ``rows[key]``)."""
     env = os.environ if environ is None else environ
     spec = REAL_DATASETS[key]
     root = env.get(spec.env, "").strip()
@@ -107,14 +108,18 @@ def dataset_problems(key: str, environ: Mapping[str, str] | None = None,
     if not layout:
         try:
             # the adapter's remaining checks (images present, values valid)
-            load_real_dataset(key, environ=env, **(adapter or {}))
+            table = load_real_dataset(key, environ=env, **(adapter or {}))
         except (FileNotFoundError, ValueError) as err:
             layout = [str(err)]
+        else:
+            if rows is not None:
+                rows[key] = len(table.table)
     return [f"{spec.title} ({roots}): {p}" for p in layout]
 
 
 def preflight(
-    chapters: Mapping[str, Mapping[str, Any]], environ: Mapping[str, str] | None = None
+    chapters: Mapping[str, Mapping[str, Any]], environ: Mapping[str, str] | None = None,
+    rows: dict[str, int] | None = None,
 ) -> list[str]:
     """Check a profile's datasets and encoders; return notices, raise when something is missing.
 
@@ -124,6 +129,8 @@ def preflight(
         ``{chapter stem: parameters}`` of the chapters about to run.
     environ : mapping, optional
         Default ``os.environ``.
+    rows : dict, optional
+        Filled with the number of rows of every dataset that loaded (for the cost estimate).
 
     Returns
     -------
@@ -147,7 +154,7 @@ def preflight(
         if key in skipped:
             notices.append(f"{REAL_DATASETS[key].title}: skipped ({SKIP_VARIABLE}).")
             continue
-        found = dataset_problems(key, env, needs.adapter.get(key))
+        found = dataset_problems(key, env, needs.adapter.get(key), rows)
         problems += found
         if not found:
             notices.append(f"{REAL_DATASETS[key].title}: {REAL_DATASETS[key].env} checked "

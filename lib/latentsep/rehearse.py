@@ -31,8 +31,8 @@ from latentsep.fileio import atomic_write_text
 
 PROFILE = "rehearsal"
 #: Sizes of the invented datasets (bump VERSION when the writers change: the folders are rebuilt).
-SIZES = {"mimic_subjects": 120, "ham_lesions": 110, "ham_test": 40, "civil_comments": 300}
-VERSION = 1
+SIZES = {"mimic_subjects": 140, "ham_lesions": 110, "ham_test": 40, "civil_comments": 300}
+VERSION = 2
 
 
 def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR) -> dict[str, str]:

@@ -197,7 +197,7 @@ def write_mimic(root: Path, n_subjects: int = 120, seed: int = 0) -> tuple[Path,
             date = f"21{rng.integers(10, 90)}{rng.integers(1, 13):02d}{rng.integers(1, 29):02d}"
             for i in range(int(rng.integers(1, 3))):
                 dicom = f"{rng.integers(16**7, 16**8):08x}-{s:08d}-{t:08d}-{i:08d}-{seed:08d}"
-                view = _pick(rng, [*_VIEWS, ""], [0.35, 0.35, 0.15, 0.05, 0.1])
+                view = _pick(rng, [*_VIEWS, ""], [0.3, 0.3, 0.25, 0.1, 0.05])
                 procedure, meaning = _VIEWS.get(view, ("CHEST (PA AND LAT)", ""))
                 orientation = _pick(rng, ["Erect", "Recumbent", ""], [0.5, 0.4, 0.1])
                 meta.append([dicom, subject, study, procedure, view, 3056, 2544, date, "93015.125",
@@ -207,7 +207,7 @@ def write_mimic(root: Path, n_subjects: int = 120, seed: int = 0) -> tuple[Path,
                         / f"{dicom}.jpg")
                 write_jpeg(path, rng, (40, 32), quality=90)  # grayscale, like MIMIC
         if rng.random() < 0.95:  # a few patients lack demographics, as in the real join
-            age = int(rng.integers(18, 92))
+            age = int(rng.integers(30, 92))
             patients.append([subject, _pick(rng, ["M", "F"], [1, 1]), age, 2150,
                              "2014 - 2016", ""])
             for a in range(int(rng.integers(1, 3))):
