@@ -61,6 +61,7 @@ IMAGE_SIZE = 112  # pixels the 28×28 images are resized to for the encoder
 REAL_MAX_ROWS = 50_000  # rows embedded per user-supplied dataset
 REAL_WEIGHTS = "pretrained"  # rehearsal profile only: "random-if-missing"
 REAL_ADAPTER = {}  # adapter keywords per dataset (the rehearsal's smaller splits)
+REAL_IMAGE_SIZE = {}  # encoder input size per image dataset (default: the paper's)
 SWEEP_SEEDS = [0, 1, 2]  # sweep seeds (tabular: also the pre-training seeds)
 ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]  # allocation levels of the measured sweeps
 K_TRAIN = 600  # fine-tuning set size (capped by the smallest group)
@@ -243,7 +244,7 @@ for name in REAL_DATASETS:
         display(dataset_roots())
         continue
     data = real_protocol(dataset, cache_dir=CACHE_DIR, max_rows=REAL_MAX_ROWS, seed=SEED,
-                         weights=REAL_WEIGHTS)
+                         weights=REAL_WEIGHTS, image_size=REAL_IMAGE_SIZE.get(name))
     pilot, scored = halves(data.splits["test"], data.y)
     data = replace(data, splits={**data.splits, "test": scored})
     results[name] = run_real_dataset(data, mode="frozen", seeds=SWEEP_SEEDS, **protocol)

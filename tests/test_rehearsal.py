@@ -71,3 +71,69 @@ def test_real_branch_rehearsal_survives_sigkill_in_its_sweeps(tmp_path: Path) ->
     for claim_id in ("real.mimic_cxr.tv_vs_loss_slope", "real.ham10000.random_lowest_tv",
                      "real.civilcomments.random_lowest_tv"):
         assert "Not checkable" not in (checked[claim_id].get("note") or ""), checked[claim_id]
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, key))
+    else:
+        yield path, value
+
+
+def _profile(name: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "params" / f"{name}.yaml").read_text())["chapters"]
+
+
+def _is_switch(value) -> bool:
+    """Booleans, names and lists of names: what selects code paths (sizes are numbers or null)."""
+    return isinstance(value, bool | str) or (isinstance(value, list) and bool(value)
+                                             and all(isinstance(v, str) for v in value))
+
+
+#: Every switch the full profile sets differently from the quick one (plus the paper encoders and
+#: the full-size MNIST path), with text the executed rehearsal chapter shows only if it ran.
+FULL_SWITCHES = {
+    ("03_coloured_mnist", "RUN_ABLATIONS"): ["for the ablations."],
+    ("03_coloured_mnist", "full-size MNIST splits"): ["Split sizes: **the paper's** (full MNIST)",
+                                                      "23840", "REHEARSAL ONLY"],
+    ("04_real_datasets", "RUN_REAL_DATASETS"): [
+        "**MIMIC-CXR-JPG v2 + MIMIC-IV** (§5.2): ran.", "**HAM10000 + ISIC 2018** (§5.3): ran.",
+        "**CivilComments** (§5.4): ran."],
+    ("04_real_datasets", "REAL.modes"): [f"**{t}, {m}**" for t in (
+        "MIMIC-CXR-JPG v2 + MIMIC-IV", "HAM10000 + ISIC 2018", "CivilComments")
+        for m in ("adapted", "frozen")],
+    ("04_real_datasets", "REAL.encoders"): ["frozen densenet121", "frozen vit_b_16",
+                                            "frozen bert-base-uncased"],
+    ("07_advisor", "REAL_DATASETS"): ["MIMIC-CXR-JPG v2 + MIMIC-IV: ", "CivilComments: "],
+}
+
+
+def test_the_rehearsal_profile_keeps_every_full_profile_switch() -> None:
+    full, quick, rehearsal = _profile("full"), _profile("quick"), _profile("rehearsal")
+    for stem, params in full.items():
+        rehearsed = dict(_leaves(rehearsal[stem]))
+        for path, value in _leaves(params):
+            if _is_switch(value):
+                assert rehearsed.get(path) == value, (stem, path)
+        quick_values = dict(_leaves(quick.get(stem, {})))
+        for path, value in _leaves(params):
+            if _is_switch(value) and quick_values.get(path) != value:
+                listed = {k[1] for k in FULL_SWITCHES if k[0] == stem}
+                assert ".".join(path) in listed, f"{stem}.{'.'.join(path)} has no rehearsal check"
+
+
+def test_every_full_profile_switch_ran_in_the_rehearsal() -> None:
+    """After ``make rehearse``: each switch left its trace in the executed chapter."""
+    notebooks = ROOT / "results" / "rehearsal" / "notebooks"
+    if not all((notebooks / f"{stem}.ipynb").is_file() for stem, _ in FULL_SWITCHES):
+        if os.environ.get("LATENTSEP_REQUIRE_REHEARSAL"):
+            pytest.fail(f"no executed rehearsal in {notebooks}")
+        pytest.skip("run `make rehearse` first")
+    missing = []
+    for (stem, switch), traces in FULL_SWITCHES.items():
+        text = (notebooks / f"{stem}.ipynb").read_text()
+        missing += [f"{stem} {switch}: {t!r}" for t in traces if t not in text]
+    assert missing == []

@@ -276,8 +276,9 @@ class TorchvisionEncoder(_ImageEncoder):
                  device: torch.device | str | None = None, *, random_weights: bool = False) -> None:
         check_choice(arch, "arch", list(_TORCHVISION))
         enum_name, self.dim, fixed = _TORCHVISION[arch]
-        if fixed is not None and image_size != fixed:
-            raise ValueError(f"image_size for {arch} must be {fixed}; got {image_size}.")
+        if fixed is not None and image_size != fixed and not random_weights:
+            raise ValueError(f"image_size for {arch} must be {fixed} (its pretrained weights' "
+                             f"input); got {image_size}.")
         super().__init__(image_size, device)
         import torchvision.models as tvm
 
@@ -293,7 +294,8 @@ class TorchvisionEncoder(_ImageEncoder):
         if self.random_weights:
             with torch.random.fork_rng():
                 torch.manual_seed(RANDOM_WEIGHTS_SEED)
-                model = getattr(tvm, self.arch)(weights=None)
+                size = {"image_size": self.image_size} if self.arch == "vit_b_16" else {}
+                model = getattr(tvm, self.arch)(weights=None, **size)
         else:
             model = self._pretrained()
         if self.arch == "vit_b_16":
