@@ -334,6 +334,16 @@ class TorchvisionEncoder(_ImageEncoder):
 # Text
 
 
+def _import_transformers() -> None:
+    """Import transformers without tqdm's "IProgress not found" warning in a Jupyter kernel
+    without ipywidgets (transformers imports ``tqdm.auto``; this library's bars are plain tqdm)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import transformers  # noqa: F401
+
+
 class TextEncoder:
     """A transformers encoder with mean or pooler pooling.
 
@@ -376,6 +386,7 @@ class TextEncoder:
 
     def _tokenizer_and_model(self) -> tuple[Any, nn.Module]:
         """Subclass hook: the pretrained tokenizer and model of ``self.source``."""
+        _import_transformers()
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -466,6 +477,7 @@ class RandomBertEncoder(TextEncoder):
         self.weights_id = f"{RANDOM_WEIGHTS_NOTICE} (torch seed {RANDOM_WEIGHTS_SEED})"
 
     def _tokenizer_and_model(self) -> tuple[Any, nn.Module]:
+        _import_transformers()
         from transformers import BertConfig, BertModel, BertTokenizerFast
 
         vocab = Path(minilm_encoder(device="cpu").source) / "vocab.txt"

@@ -305,9 +305,12 @@ def place_mnist_stand_in(data_dir: Path, source: Path) -> Path:
                                     "four .gz IDX files (Debian: apt-get install "
                                     "dataset-fashion-mnist).")
         link = raw / f"{name}.gz"
+        if link.is_symlink() and link.resolve() == target.resolve():
+            continue  # already in place (a concurrent run may be reading it)
         link.unlink(missing_ok=True)
         os.symlink(target.resolve(), link)
-    (raw / MARKER).write_text(REHEARSAL_NOTICE + "\n")
+    if rehearsal_notice(raw) != REHEARSAL_NOTICE:
+        (raw / MARKER).write_text(REHEARSAL_NOTICE + "\n")
     return raw
 
 
