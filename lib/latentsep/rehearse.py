@@ -69,25 +69,25 @@ def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    from latentsep.bookrun import ChapterFailed, Project, execute
+    """Prepare the data, set the variables, then ``bookrun execute --profile rehearsal`` with the
+    remaining arguments (``--only``, ``--force``)."""
+    from latentsep.bookrun import Project
+    from latentsep.bookrun import main as bookrun_main
 
     parser = argparse.ArgumentParser(prog="python -m latentsep.rehearse",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--only", nargs="*", help="chapter stems to execute (default: all)")
-    parser.add_argument("--force", action="store_true", help="re-execute even if up to date")
     parser.add_argument("--root", type=Path, default=None)
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
     project = Project.find(args.root)
     try:
         env = prepare(project.root)
-        os.environ.update(env)
-        for name, value in env.items():
-            print(f"[{PROFILE}] {name}={value}", flush=True)
-        execute(project, PROFILE, only=args.only, force=args.force)
-    except (ChapterFailed, ValueError, FileNotFoundError) as err:
+    except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    return 0
+    os.environ.update(env)
+    for name, value in env.items():
+        print(f"[{PROFILE}] {name}={value}", flush=True)
+    return bookrun_main(["execute", "--profile", PROFILE, "--root", str(project.root), *rest])
 
 
 if __name__ == "__main__":
