@@ -335,13 +335,14 @@ class TorchvisionEncoder(_ImageEncoder):
 
 
 def _import_transformers() -> None:
-    """Import transformers without tqdm's "IProgress not found" warning in a Jupyter kernel
-    without ipywidgets (transformers imports ``tqdm.auto``; this library's bars are plain tqdm)."""
+    """Import ``tqdm.auto`` (which transformers uses) without its "IProgress not found" warning in
+    a Jupyter kernel without ipywidgets; it warns once, on import. This library's bars are plain
+    tqdm."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="IProgress not found")
-        import transformers  # noqa: F401
+        import tqdm.auto  # noqa: F401
 
 
 class TextEncoder:
