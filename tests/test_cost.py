@@ -31,7 +31,8 @@ def test_units_follow_the_chapter_loops() -> None:
     assert "ablation fine-tuning epochs" not in quick  # RUN_ABLATIONS false
     real = cost.chapter_units("04_real_datasets", _chapters("full")["04_real_datasets"],
                               {"mimic_cxr": 377110})
-    assert {"kind": "mimic_cxr rows embedded (densenet121)", "count": 377110, "size": 1} in real
+    # 256-px images: (256 / 32)² = 64 units each
+    assert {"kind": "mimic_cxr rows embedded (densenet121)", "count": 377110, "size": 64} in real
 
 
 def test_time_scales_the_measured_run_by_the_work_ratio() -> None:

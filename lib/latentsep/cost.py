@@ -25,6 +25,9 @@ import pandas as pd
 #: Paper sizes the formulas fall back to when a parameter leaves them implicit.
 MNIST_PRETRAIN, MNIST_K, MNIST_TEST = 5000, 23840, 4000
 REAL_ROWS_FALLBACK = 1000  # rows of a user-supplied dataset when the folder is unknown
+#: The paper encoders' input side per image dataset (text datasets: none); an embedding's cost
+#: grows with the pixels, so an image counts (side / 32)² units.
+PAPER_IMAGE_SIZE = {"mimic_cxr": 256, "ham10000": 224}
 
 
 def _n(params: Mapping[str, Any], name: str, default: Any = 0) -> Any:
@@ -85,7 +88,9 @@ def chapter_units(stem: str, params: Mapping[str, Any],
             real = _n(p, "REAL", {})
             for key in real.get("encoders", {}):
                 n = min(rows.get(key, REAL_ROWS_FALLBACK), _n(real, "max_rows", 10**9))
-                add(f"{key} rows embedded ({real['encoders'][key]})", n, 1)
+                side = (real.get("image_size") or {}).get(key) or PAPER_IMAGE_SIZE.get(key)
+                add(f"{key} rows embedded ({real['encoders'][key]})", n,
+                    1 if side is None else side**2 // 1024)
                 add(f"{key} adapter pre-trainings + sweep heads", seeds * len(real["modes"])
                     * len(_n(p, "ALPHAS", [])) * 10, _n(p, "HEAD_MAX_EPOCHS"))
     elif stem.startswith("05"):
@@ -108,8 +113,10 @@ def chapter_units(stem: str, params: Mapping[str, Any],
         add("tabular pre-trainings", sweep_seeds * len(_n(p, "TABULAR_DATASETS", [])),
             _n(p, "PRETRAIN_EPOCHS"))
         for key in _n(p, "REAL_DATASETS", []):
+            side = (p.get("REAL_IMAGE_SIZE") or {}).get(key) or PAPER_IMAGE_SIZE.get(key)
             add(f"{key} rows embedded", min(rows.get(key, REAL_ROWS_FALLBACK),
-                                            _n(p, "REAL_MAX_ROWS", 10**9)), 1)
+                                            _n(p, "REAL_MAX_ROWS", 10**9)),
+                1 if side is None else side**2 // 1024)
         add("sweep heads", sweep_seeds * len(_n(p, "ALPHAS", [])) * 6, _n(p, "K_TRAIN"))
     return units
 
