@@ -334,10 +334,10 @@ class TorchvisionEncoder(_ImageEncoder):
 # Text
 
 
-def _import_transformers() -> None:
-    """Import ``tqdm.auto`` (which transformers uses) without its "IProgress not found" warning in
-    a Jupyter kernel without ipywidgets; it warns once, on import. This library's bars are plain
-    tqdm."""
+def _quiet_tqdm_auto() -> None:
+    """Import ``tqdm.auto`` (which transformers and huggingface_hub use) without its "IProgress not
+    found" warning in a Jupyter kernel without ipywidgets; it warns once, on import. This
+    library's bars are plain tqdm."""
     import warnings
 
     with warnings.catch_warnings():
@@ -387,7 +387,7 @@ class TextEncoder:
 
     def _tokenizer_and_model(self) -> tuple[Any, nn.Module]:
         """Subclass hook: the pretrained tokenizer and model of ``self.source``."""
-        _import_transformers()
+        _quiet_tqdm_auto()
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -478,7 +478,7 @@ class RandomBertEncoder(TextEncoder):
         self.weights_id = f"{RANDOM_WEIGHTS_NOTICE} (torch seed {RANDOM_WEIGHTS_SEED})"
 
     def _tokenizer_and_model(self) -> tuple[Any, nn.Module]:
-        _import_transformers()
+        _quiet_tqdm_auto()
         from transformers import BertConfig, BertModel, BertTokenizerFast
 
         vocab = Path(minilm_encoder(device="cpu").source) / "vocab.txt"
@@ -533,6 +533,7 @@ def missing_weights(name: str) -> str | None:
                         f"{target.name} from download.pytorch.org/models/ and put it at {target}, "
                         "or set TORCH_HOME to a directory whose hub/checkpoints/ holds it.")
         else:
+            _quiet_tqdm_auto()
             from huggingface_hub import try_to_load_from_cache
 
             cached = [try_to_load_from_cache("bert-base-uncased", f) for f in
