@@ -8,9 +8,10 @@ what dominates, not every line). Each kind has a *size* (images per epoch, K_tra
 
 The time estimate (:func:`estimate`) scales a measured run: the seconds each chapter took in the
 ``rehearsal`` profile (``results/rehearsal/timings.json``, same code paths, tiny sizes) times the
-ratio of the profile's work to the rehearsal's. It is coarse (fixed costs such as kernel start
-and imports are scaled too, which overestimates small profiles), and says so when nothing was
-measured yet.
+ratio of the profile's work to the rehearsal's. It is a coarse upper bound: the rehearsal's fixed
+costs (kernel start, imports, small sweeps, CPU contention while it ran) are scaled with its heavy
+units, which overestimates most where one unit kind dominates the ratio (chapter 04's embeddings).
+It says so when nothing was measured yet.
 """
 
 from __future__ import annotations
@@ -172,12 +173,13 @@ def estimate_text(table: pd.DataFrame, profile: str, measured: bool) -> str:
              + ("measured rehearsal unit costs on this machine, scaled by size" if measured
                 else "no rehearsal measured yet: run `make rehearse` for times") + "):"]
     for row in table.itertuples(index=False):
-        time = "" if row.estimate_min != row.estimate_min else f" ≈ {row.estimate_min:,.0f} min"
+        time = "" if row.estimate_min != row.estimate_min else f" ≲ {row.estimate_min:,.0f} min"
         lines.append(f"  {row.chapter}{time}: {row.units}")
     total = table["estimate_min"].sum(min_count=1)
     if total == total:
-        lines.append(f"  total ≈ {total / 60:,.1f} h on this machine's CPU (coarse; a GPU shortens "
-                     "the pre-training, embedding and ablation units most)")
+        lines.append(f"  total ≲ {total / 60:,.1f} h on this machine's CPU (a coarse upper bound: the "
+                     "rehearsal's fixed costs are scaled with its heavy units; a GPU shortens the "
+                     "pre-training, embedding and ablation units most)")
     return "\n".join(lines)
 
 
