@@ -15,7 +15,7 @@ export PYTHONHASHSEED := 0
 export OMP_WAIT_POLICY ?= PASSIVE
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book env data execute html check-html test lint bench calibrate system clean help
+.PHONY: book env data execute html check-html test lint bench calibrate system clean help rehearse
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -58,6 +58,10 @@ bench: env  ## speed benchmarks (ratios against the naive way, measured in the s
 	$(PY) benchmarks/separation.py
 	$(PY) benchmarks/sweep.py
 	$(PY) benchmarks/transfer.py
+
+rehearse: data  ## every chapter with the full profile's switches, on invented data in the official layouts (CPU, minutes)
+	$(PY) -m latentsep.rehearse
+	LATENTSEP_REQUIRE_REHEARSAL=1 $(PY) -m pytest -q tests/test_rehearsal.py -k switch
 
 calibrate: execute  ## re-fit the advisor's transfer gap -> sensitivity calibration from the executed chapters
 	$(VENV)/bin/latentsep calibrate --results results/$(PROFILE) --out lib/latentsep/resources/calibration.json

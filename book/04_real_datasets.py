@@ -58,7 +58,9 @@ REAL = {"modes": ["adapted", "frozen"], "max_rows": None,
         "encoders": {"mimic_cxr": "densenet121", "ham10000": "vit_b_16",
                      "civilcomments": "bert-base-uncased"},
         "k_train": {"mimic_cxr": 22353, "ham10000": 100000, "civilcomments": 100000},
-        "k_val": {"mimic_cxr": 3722, "ham10000": 100000, "civilcomments": 100000}}
+        "k_val": {"mimic_cxr": 3722, "ham10000": 100000, "civilcomments": 100000},
+        # the rehearsal's: random weights, smaller splits and images (default: the paper's)
+        "weights": "pretrained", "adapter": {}, "image_size": {}}
 
 
 # %%

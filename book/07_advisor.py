@@ -59,6 +59,9 @@ REAL_DATASETS = []  # user-supplied: "mimic_cxr", "civilcomments" (full profile)
 N_IMAGES = 6000  # images drawn per foundation dataset (a quarter is held out, half of that is the pilot)
 IMAGE_SIZE = 112  # pixels the 28×28 images are resized to for the encoder
 REAL_MAX_ROWS = 50_000  # rows embedded per user-supplied dataset
+REAL_WEIGHTS = "pretrained"  # rehearsal profile only: "random-if-missing"
+REAL_ADAPTER = {}  # adapter keywords per dataset (the rehearsal's smaller splits)
+REAL_IMAGE_SIZE = {}  # encoder input size per image dataset (default: the paper's)
 SWEEP_SEEDS = [0, 1, 2]  # sweep seeds (tabular: also the pre-training seeds)
 ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]  # allocation levels of the measured sweeps
 K_TRAIN = 600  # fine-tuning set size (capped by the smallest group)
@@ -234,13 +237,14 @@ for name in TABULAR_DATASETS:
 
 # %%
 for name in REAL_DATASETS:
-    dataset = load_real_dataset(name, seed=SEED)
+    dataset = load_real_dataset(name, seed=SEED, **REAL_ADAPTER.get(name, {}))
     if dataset is None:
         display(Markdown(f"**Skipped `{name}`**: its root is not set. The variables this chapter "
                          "reads are listed below."))
         display(dataset_roots())
         continue
-    data = real_protocol(dataset, cache_dir=CACHE_DIR, max_rows=REAL_MAX_ROWS, seed=SEED)
+    data = real_protocol(dataset, cache_dir=CACHE_DIR, max_rows=REAL_MAX_ROWS, seed=SEED,
+                         weights=REAL_WEIGHTS, image_size=REAL_IMAGE_SIZE.get(name))
     pilot, scored = halves(data.splits["test"], data.y)
     data = replace(data, splits={**data.splits, "test": scored})
     results[name] = run_real_dataset(data, mode="frozen", seeds=SWEEP_SEEDS, **protocol)

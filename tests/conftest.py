@@ -13,6 +13,9 @@ from latentsep.experiments.coloured_mnist import coloured_mnist_protocol
 from latentsep.experiments.protocol import ProtocolData
 from latentsep.models import SimpleCNN
 
+# The fixture writers are scripts, not tests: doctest collection (--doctest-modules) would import them.
+collect_ignore = ["fixtures"]
+
 
 def small_cnn() -> SimpleCNN:
     """The paper's SimpleCNN sized for 8×8 inputs."""

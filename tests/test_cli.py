@@ -201,3 +201,43 @@ def test_outputs_are_all_or_nothing_when_one_cannot_be_written(files, capsys) ->
     assert "latentsep: error:" in capsys.readouterr().err
     assert not out.exists()
     assert not [p for p in files["dir"].iterdir() if p.name.startswith(".")]
+
+
+NUMERIC_CASES = [  # (command, option, bad value, words of the fix)
+    ("advise", "--permutations", "-3", ">= 20"),
+    ("advise", "--permutations", "ten", ">= 20"),
+    ("advise", "--bootstrap", "5", ">= 20"),
+    ("advise", "--seed", "-1", ">= 0"),
+    ("advise", "--confidence", "1.5", "(0, 1)"),
+    ("advise", "--confidence", "nan", "(0, 1)"),
+    ("advise", "--max-values", "1", ">= 2"),
+    ("advise", "--min-effect", "-0.1", ">= 0"),
+    ("advise", "--minority-share", "2", "[0, 1]"),
+    ("advise", "--verify-seeds", "1", ">= 2"),
+    ("advise", "--verify-k", "0", ">= 2"),
+    ("separation", "--permutations", "-1", "0 skips it"),
+    ("separation", "--pca-variance", "0", "(0, 1]"),
+    ("separation", "--bins", "1", ">= 2"),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "value", "fix"), NUMERIC_CASES)
+def test_every_numeric_option_is_validated_before_any_work(files, capsys, command, option, value,
+                                                            fix) -> None:
+    """Exit 2 with one message naming the option, the value and the accepted range; no output."""
+    out = files["dir"] / "never.json"
+    args = ["advise" if command == "advise" else "separation", str(files["z"]), "--table",
+            str(files["table"]), "--label", "finding", "--json", str(out), option, value]
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}:" in err and repr(value) in err and fix in err, err
+    assert not out.exists()
+
+
+def test_numeric_options_accept_their_boundaries(files, capsys) -> None:
+    code = main(["separation", str(files["z"]), "--table", str(files["table"]), "--label",
+                 "finding", "--attributes", "view", "--permutations", "0", "--bootstrap", "0",
+                 "--bins", "2", "--pca-variance", "1", "--seed", "0", "--quiet"])
+    assert code == 0, capsys.readouterr().err

@@ -139,6 +139,10 @@ def test_separation_with_fallback_isolates_an_undefined_attribute():
     assert (out.loc[out["attribute"] != "Bad", "note"] == "").all()
     whole = separation_with_fallback(compute, ["A", "B"], "e")
     assert list(whole["attribute"]) == ["A", "B"] and "seed" in whole  # no fallback needed
+    # every attribute undefined (the rehearsal's tiny test split): still every summary column
+    none = separation_with_fallback(compute, ["Bad"], "e")
+    assert {"value", "ci_low", "ci_high", "null_mean", "excess"} <= set(none.columns)
+    assert none[["value", "excess"]].isna().all().all()
 
 
 def _summaries(sep: list[float], sens: list[float]) -> pd.DataFrame:

@@ -29,16 +29,16 @@ def test_user_datasets_run_end_to_end_on_official_columns(tmp_path):
     _write_civilcomments(tmp_path)
     real = {"modes": ["adapted", "frozen"], "max_rows": None,
             "encoders": {"civilcomments": WordCountEncoder()}, "k_train": {"civilcomments": 10_000},
-            "k_val": {"civilcomments": 10_000}}
+            "k_val": {"civilcomments": 10_000},
+            "adapter": {"civilcomments": {"pretrain_fraction": 0.2, "test_fraction": 0.3,
+                                          "val_fraction": 0.15}}}
     runs = rd.run_user_datasets(
         real, run=True, profile="smoke", cache_dir=tmp_path / "cache", seeds=(0, 1),
         alphas=(0.0, 0.5, 1.0), seed=0, config=PretrainConfig(max_epochs=2, num_threads=1),
         llrt_head=HeadConfig(max_epochs=3), frozen_head=HeadConfig(kind="mlp", hidden=8,
                                                                    max_epochs=3),
         separation={"estimators": ("histogram/pooled",), "n_permutations": 5, "n_bootstrap": 5},
-        environ={"LATENTSEP_CIVILCOMMENTS": str(tmp_path)},
-        load_kwargs={"civilcomments": {"pretrain_fraction": 0.2, "test_fraction": 0.3,
-                                       "val_fraction": 0.15}})
+        environ={"LATENTSEP_CIVILCOMMENTS": str(tmp_path)})
     assert list(runs.results) == ["civilcomments"]
     assert list(runs.results["civilcomments"]) == ["adapted", "frozen"]
     assert "**CivilComments**" in runs.notes and "ran." in runs.notes and "word-count" in runs.notes

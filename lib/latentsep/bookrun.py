@@ -31,6 +31,7 @@ import yaml
 
 from latentsep import overview_pages, pages
 from latentsep.fileio import atomic_write_text
+from latentsep.profile_checks import check_chapter_parameters
 from latentsep.report import read_claims
 
 COMMON_PARAMETERS = ("PROFILE", "DATA_DIR", "CACHE_DIR", "RESULTS_DIR")
@@ -87,6 +88,7 @@ def load_profile(project: Project, profile: str) -> dict:
     unknown = sorted(set(chapters) - stems)
     if unknown:
         raise ValueError(f"{path} names chapters that do not exist: {unknown}; chapters: {sorted(stems)}.")
+    check_chapter_parameters(str(path.relative_to(project.root)), chapters, profile)
     return {"description": content.get("description", ""), "chapters": chapters}
 
 
@@ -186,15 +188,15 @@ def execute(
     missing = sorted(set(only or []) - {p.stem for p in project.chapters})
     if missing:
         raise ValueError(f"unknown chapter(s) {missing}; chapters: {[p.stem for p in project.chapters]}.")
+    stale = [p.stem for p in selected if force or not _is_current(out_dir, p.stem, stamps)]
+    _before_heavy_work(project, profile, stale)
     ran = []
     for source in selected:
         stem = source.stem
         target = out_dir / f"{stem}.ipynb"
-        stamp_file = out_dir / f"{stem}.stamp"
-        if not force and target.is_file() and stamp_file.is_file():
-            if stamp_file.read_text().strip() == stamps[stem]:
-                print(f"[{profile}] {stem}: up to date", flush=True)
-                continue
+        if stem not in stale:
+            print(f"[{profile}] {stem}: up to date", flush=True)
+            continue
         print(f"[{profile}] {stem}: executing ...", flush=True)
         started = time.perf_counter()
         partial = out_dir / f".{stem}.partial.ipynb"
@@ -224,12 +226,35 @@ def execute(
             )
         os.replace(partial, target)
         failed.unlink(missing_ok=True)
-        atomic_write_text(stamp_file, stamps[stem] + "\n")
+        atomic_write_text(out_dir / f"{stem}.stamp", stamps[stem] + "\n")
         elapsed = time.perf_counter() - started
         _record_timing(project.results_dir(profile), stem, elapsed)
         print(f"[{profile}] {stem}: done in {elapsed:.0f} s", flush=True)
         ran.append(stem)
     return ran
+
+
+def _is_current(out_dir: Path, stem: str, stamps: dict[str, str]) -> bool:
+    stamp_file = out_dir / f"{stem}.stamp"
+    return ((out_dir / f"{stem}.ipynb").is_file() and stamp_file.is_file()
+            and stamp_file.read_text().strip() == stamps[stem])
+
+
+def _before_heavy_work(project: Project, profile: str, stems: list[str]) -> None:
+    """Preflight and cost estimate of the chapters about to run (``PreflightFailed`` is a
+    ``ValueError``)."""
+    from latentsep.cost import report_before_run
+    from latentsep.preflight import preflight
+
+    chapters = load_profile(project, profile)["chapters"]
+    selected, rows = {s: chapters.get(s) or {} for s in stems}, {}
+    for notice in preflight(selected, rows=rows):
+        print(f"[{profile}] preflight: {notice}", flush=True)
+    if stems:
+        reference = (load_profile(project, "rehearsal")["chapters"]
+                     if project.profile_file("rehearsal").is_file() else None)
+        print(report_before_run(project.root / "results", profile, selected, rows, reference),
+              flush=True)
 
 
 def _record_timing(results_dir: Path, stem: str, seconds: float) -> None:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import pickle
 import sys
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,46 @@ EMBEDDING_KEYS = ("embeddings", "z")
 
 class InputError(ValueError):
     """Bad command-line input (reported with exit status 2)."""
+
+
+def integer(minimum: int, fix: str = "") -> Callable[[str], int]:
+    """An argparse ``type``: an integer >= ``minimum``, else a message naming value and fix.
+
+    argparse prefixes the message with the option (``argument --permutations: ...``) and exits
+    with status 2, before any file is read.
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer >= {minimum}; got {text!r}.{' ' + fix if fix else ''}")
+        return value
+
+    return parse
+
+
+def number(low: float, high: float = math.inf, *, low_open: bool = False,
+           high_open: bool = False, fix: str = "") -> Callable[[str], float]:
+    """An argparse ``type``: a finite float in the interval from ``low`` to ``high``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        above = value > low if low_open else value >= low
+        below = value < high if high_open else value <= high
+        if not (math.isfinite(value) and above and below):
+            interval = (f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+                        if math.isfinite(high) else f"{'>' if low_open else '>='} {low:g}")
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number {'in ' if math.isfinite(high) else ''}{interval}; "
+                f"got {text!r}.{' ' + fix if fix else ''}")
+        return value
+
+    return parse
 
 
 def load_embeddings(path: str | Path, key: str | None = None) -> np.ndarray:
@@ -259,8 +300,14 @@ def _calibrate(args: argparse.Namespace) -> None:
               f"{c.residual_sd:.4f}, between-dataset SD {c.between_sd:.4f}; wrote {args.out}")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    """Inputs and estimator options shared by ``advise`` and ``separation``."""
+def _common(parser: argparse.ArgumentParser, min_resamples: int) -> None:
+    """Inputs and estimator options shared by ``advise`` and ``separation``.
+
+    ``min_resamples`` is the smallest permutation null / bootstrap the command accepts (the
+    advisor's intervals need 20; the bare estimate can skip them with 0).
+    """
+    resamples = integer(min_resamples, "Pass a larger count (default 100)."
+                        + (" 0 skips it." if min_resamples == 0 else ""))
     parser.add_argument("embeddings", nargs="?", help="embeddings file: .npy, .npz, .pt or .parquet "
                         "(n rows, one per table row)")
     parser.add_argument("--table", required=True, help="label and attribute table (.csv, .parquet)")
@@ -272,11 +319,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "(efficientnet-lite0, all-minilm-l6-v2, ...)")
     parser.add_argument("--input-column", help="column of image paths or texts for --encoder")
     parser.add_argument("--cache-dir", default="cache/embeddings", help="embedding cache folder")
-    parser.add_argument("--permutations", type=int, default=100, help="permutation-null size")
-    parser.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for CIs")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--confidence", type=float, default=0.95)
-    parser.add_argument("--max-values", type=int, default=20,
+    parser.add_argument("--permutations", type=resamples, default=100, help="permutation-null size")
+    parser.add_argument("--bootstrap", type=resamples, default=100, help="bootstrap resamples for CIs")
+    parser.add_argument("--seed", type=integer(0, "Seeds are non-negative integers, e.g. 0."),
+                        default=0)
+    parser.add_argument("--confidence", type=number(0, 1, low_open=True, high_open=True,
+                                                       fix="E.g. 0.95 for 95 % intervals."),
+                        default=0.95)
+    parser.add_argument("--max-values", type=integer(2, "An attribute needs two values to compare."),
+                        default=20,
                         help="most distinct values an attribute may have")
     parser.add_argument("--missing", choices=("error", "drop"), default="error",
                         help="missing attribute values: fail, or use the observed rows")
@@ -294,26 +345,32 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Separation with CI and null, predicted allocation "
                          "sensitivity with a prediction interval, and a recommendation per "
                          "attribute.")
-    _common(adv)
+    _common(adv, min_resamples=20)
     adv.add_argument("--html", help="write an HTML report with charts (offline) to this file")
     adv.add_argument("--calibration", help="calibration JSON (default: the shipped one)")
-    adv.add_argument("--min-effect", type=float, default=0.01,
+    adv.add_argument("--min-effect", type=number(0, fix="E.g. 0.01 (balanced accuracy per unit "
+                                                              "share)."), default=0.01,
                      help="smallest sensitivity worth acting on (balanced accuracy per unit share)")
-    adv.add_argument("--minority-share", type=float, default=0.2,
+    adv.add_argument("--minority-share", type=number(0, 1, fix="A share of the pilot, e.g. 0.2."),
+                     default=0.2,
                      help="below this pilot share, advise collecting the smaller group")
     adv.add_argument("--verify", action="store_true",
                      help="also run a small allocation sweep per attribute to check the prediction")
-    adv.add_argument("--verify-seeds", type=int, default=3, help="seeds of the --verify sweep")
-    adv.add_argument("--verify-k", type=int, default=2000, help="fine-tuning size of --verify")
+    adv.add_argument("--verify-seeds", type=integer(2, "Intervals across seeds need two; e.g. 3."),
+                     default=3, help="seeds of the --verify sweep")
+    adv.add_argument("--verify-k", type=integer(2, "The fine-tuning set needs both groups; e.g. "
+                                                             "2000."), default=2000,
+                     help="fine-tuning size of --verify")
     adv.set_defaults(func=_advise)
 
     sep = sub.add_parser("separation", help="the bare latent-separation estimate per attribute")
-    _common(sep)
+    _common(sep, min_resamples=0)
     sep.add_argument("--method", default="histogram", help="histogram, classifier, gaussian, "
                      "wasserstein, frechet or mmd")
-    sep.add_argument("--pca-variance", type=float, default=0.70)
+    sep.add_argument("--pca-variance", type=number(0, 1, low_open=True,
+                                                    fix="E.g. 0.70, or --no-pca."), default=0.70)
     sep.add_argument("--no-pca", action="store_true", help="use the standardised features")
-    sep.add_argument("--bins", type=int, default=50)
+    sep.add_argument("--bins", type=integer(2, "A histogram needs two bins; e.g. 50."), default=50)
     sep.add_argument("--edges", choices=("pooled", "reference"), default="pooled")
     sep.set_defaults(func=_separation)
 

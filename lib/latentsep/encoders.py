@@ -72,6 +72,11 @@ class WeightsUnavailableError(RuntimeError):
     """Pretrained weights could not be downloaded or found locally; the message names the fix."""
 
 
+#: Shown wherever an encoder with random weights produced a number (the rehearsal profile only).
+RANDOM_WEIGHTS_NOTICE = "random weights: rehearsal only"
+RANDOM_WEIGHTS_SEED = 0
+
+
 # --------------------------------------------------------------------------------------------
 # Freezing
 
@@ -268,33 +273,52 @@ class TorchvisionEncoder(_ImageEncoder):
     """
 
     def __init__(self, arch: str, image_size: int = 224,
-                 device: torch.device | str | None = None) -> None:
+                 device: torch.device | str | None = None, *, random_weights: bool = False) -> None:
         check_choice(arch, "arch", list(_TORCHVISION))
         enum_name, self.dim, fixed = _TORCHVISION[arch]
-        if fixed is not None and image_size != fixed:
-            raise ValueError(f"image_size for {arch} must be {fixed}; got {image_size}.")
+        if fixed is not None and image_size != fixed and not random_weights:
+            raise ValueError(f"image_size for {arch} must be {fixed} (its pretrained weights' "
+                             f"input); got {image_size}.")
         super().__init__(image_size, device)
         import torchvision.models as tvm
 
         self.arch, self.name = arch, arch
         self._weights = getattr(tvm, enum_name).IMAGENET1K_V1
-        self.weights_id = f"{self._weights}:{self._weights.url}"
+        self.random_weights = bool(random_weights)
+        self.weights_id = (f"{RANDOM_WEIGHTS_NOTICE} (torch seed {RANDOM_WEIGHTS_SEED})"
+                           if random_weights else f"{self._weights}:{self._weights.url}")
 
     def _load(self) -> nn.Module:
+        import torchvision.models as tvm
+
+        if self.random_weights:
+            with torch.random.fork_rng():
+                torch.manual_seed(RANDOM_WEIGHTS_SEED)
+                size = {"image_size": self.image_size} if self.arch == "vit_b_16" else {}
+                model = getattr(tvm, self.arch)(weights=None, **size)
+        else:
+            model = self._pretrained()
+        if self.arch == "vit_b_16":
+            model.heads = nn.Identity()  # forward then returns the final class token
+        return model
+
+    def checkpoint_path(self) -> Path:
+        """Where torchvision looks for the ImageNet weights before downloading them."""
+        return Path(torch.hub.get_dir()) / "checkpoints" / Path(self._weights.url).name
+
+    def _pretrained(self) -> nn.Module:
         import torchvision.models as tvm
 
         try:
             model = getattr(tvm, self.arch)(weights=self._weights)
         except (OSError, RuntimeError) as err:  # URLError is an OSError; bad hash a RuntimeError
-            target = Path(torch.hub.get_dir()) / "checkpoints" / Path(self._weights.url).name
+            target = self.checkpoint_path()
             raise WeightsUnavailableError(
                 f"could not obtain ImageNet weights for {self.arch} ({self._weights}) from "
                 f"{self._weights.url}: {err}. Remedy: run once with internet access (they are "
                 f"cached at {target}), or download that file elsewhere and put it at {target}, "
                 "or set TORCH_HOME to a directory whose hub/checkpoints/ holds it."
             ) from err
-        if self.arch == "vit_b_16":
-            model.heads = nn.Identity()  # forward then returns the final class token
         return model
 
     def _normalize(self, x: torch.Tensor) -> torch.Tensor:
@@ -308,6 +332,17 @@ class TorchvisionEncoder(_ImageEncoder):
 
 # --------------------------------------------------------------------------------------------
 # Text
+
+
+def _quiet_tqdm_auto() -> None:
+    """Import ``tqdm.auto`` (which transformers and huggingface_hub use) without its "IProgress not
+    found" warning in a Jupyter kernel without ipywidgets; it warns once, on import. This
+    library's bars are plain tqdm."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import tqdm.auto  # noqa: F401
 
 
 class TextEncoder:
@@ -350,29 +385,33 @@ class TextEncoder:
         return {"pooling": self.pooling, "normalize": self.normalize,
                 "max_length": self.max_length}
 
+    def _tokenizer_and_model(self) -> tuple[Any, nn.Module]:
+        """Subclass hook: the pretrained tokenizer and model of ``self.source``."""
+        _quiet_tqdm_auto()
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # the per-tensor loading bar is noise here
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(self.source, local_files_only=self.local)
+            return tokenizer, AutoModel.from_pretrained(self.source, local_files_only=self.local)
+        except (OSError, ValueError) as err:
+            raise WeightsUnavailableError(
+                f"could not load {self.source!r} with transformers: {err}. Remedy: run once "
+                "with internet access (files are cached under $HF_HOME, default "
+                "~/.cache/huggingface), or set HF_HOME to a cache that holds "
+                f"models--{self.source.replace('/', '--')}, or pass the path of a local "
+                "directory with config.json, the weights and the tokenizer files."
+            ) from err
+        finally:
+            if bar:
+                hf_logging.enable_progress_bar()
+
     def load(self) -> TextEncoder:
         """Load tokenizer and model now (otherwise on the first :meth:`embed`)."""
         if self._loaded is None:
-            from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as hf_logging
-
-            bar = hf_logging.is_progress_bar_enabled()
-            hf_logging.disable_progress_bar()  # the per-tensor loading bar is noise here
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(self.source,
-                                                          local_files_only=self.local)
-                model = AutoModel.from_pretrained(self.source, local_files_only=self.local)
-            except (OSError, ValueError) as err:
-                raise WeightsUnavailableError(
-                    f"could not load {self.source!r} with transformers: {err}. Remedy: run once "
-                    "with internet access (files are cached under $HF_HOME, default "
-                    "~/.cache/huggingface), or set HF_HOME to a cache that holds "
-                    f"models--{self.source.replace('/', '--')}, or pass the path of a local "
-                    "directory with config.json, the weights and the tokenizer files."
-                ) from err
-            finally:
-                if bar:
-                    hf_logging.enable_progress_bar()
+            tokenizer, model = self._tokenizer_and_model()
             if model.config.hidden_size != self.dim:
                 raise ValueError(f"{self.source} has hidden size {model.config.hidden_size}, "
                                  f"not dim={self.dim}; pass the right dim.")
@@ -425,18 +464,90 @@ def bert_base_encoder(model: str | os.PathLike = "bert-base-uncased",
                        device=device)
 
 
+class RandomBertEncoder(TextEncoder):
+    """bert-base-uncased's architecture (pooled output, 768-d) with random weights.
+
+    For the rehearsal profile only, when the pretrained weights are not in the local caches: the
+    code path of the paper's CivilComments encoder runs, its numbers mean nothing. The tokenizer
+    is BERT's uncased WordPiece vocabulary, which the offline all-MiniLM-L6-v2 package ships.
+    """
+
+    def __init__(self, device: torch.device | str | None = None) -> None:
+        super().__init__("bert-base-uncased", 768, pooling="pooler", max_length=512,
+                         name="bert-base-uncased", device=device)
+        self.weights_id = f"{RANDOM_WEIGHTS_NOTICE} (torch seed {RANDOM_WEIGHTS_SEED})"
+
+    def _tokenizer_and_model(self) -> tuple[Any, nn.Module]:
+        _quiet_tqdm_auto()
+        from transformers import BertConfig, BertModel, BertTokenizerFast
+
+        vocab = Path(minilm_encoder(device="cpu").source) / "vocab.txt"
+        tokenizer = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+        with torch.random.fork_rng():
+            torch.manual_seed(RANDOM_WEIGHTS_SEED)
+            model = BertModel(BertConfig())  # the defaults are bert-base-uncased's shape
+        return tokenizer, model
+
+
 ENCODERS = ("efficientnet-lite0", "densenet121", "vit_b_16", "all-minilm-l6-v2",
             "bert-base-uncased")
 
 
-def get_encoder(name: str, **kwargs: Any) -> Encoder:
-    """Build an encoder by name (one of :data:`ENCODERS`); ``kwargs`` go to its constructor."""
+def get_encoder(name: str, *, random_weights: bool = False, **kwargs: Any) -> Encoder:
+    """Build an encoder by name (one of :data:`ENCODERS`); ``kwargs`` go to its constructor.
+
+    ``random_weights`` builds the paper encoders' architecture (``densenet121``, ``vit_b_16``,
+    ``bert-base-uncased``) with seeded random weights, for the rehearsal profile only: their
+    ``weights_id`` carries :data:`RANDOM_WEIGHTS_NOTICE`.
+    """
     check_choice(name, "encoder", ENCODERS)
+    if random_weights:
+        check_choice(name, "encoder with random_weights", [*_TORCHVISION, "bert-base-uncased"])
+        if name in _TORCHVISION:
+            return TorchvisionEncoder(name, random_weights=True, **kwargs)
+        return RandomBertEncoder(**kwargs)
     if name == "efficientnet-lite0":
         return EfficientNetLite0Encoder(**kwargs)
     if name in _TORCHVISION:
         return TorchvisionEncoder(name, **kwargs)
     return minilm_encoder(**kwargs) if name == "all-minilm-l6-v2" else bert_base_encoder(**kwargs)
+
+
+def missing_weights(name: str) -> str | None:
+    """Why encoder ``name``'s pretrained weights would need a download, or None when they load
+    from local files (shipped packages, ``$TORCH_HOME`` or the Hugging Face cache).
+
+    Nothing is downloaded: a preflight calls this for every encoder a run will use.
+    """
+    check_choice(name, "encoder", ENCODERS)
+    try:
+        if name == "efficientnet-lite0":
+            _efficientnet_weights_path()
+        elif name == "all-minilm-l6-v2":
+            minilm_encoder(device="cpu")
+        elif name in _TORCHVISION:
+            target = TorchvisionEncoder(name, image_size=224, device="cpu").checkpoint_path()
+            if not target.is_file():
+                return (f"{name}: ImageNet weights are not at {target}. Remedy: run once with "
+                        "internet access (torchvision caches them there), or download "
+                        f"{target.name} from download.pytorch.org/models/ and put it at {target}, "
+                        "or set TORCH_HOME to a directory whose hub/checkpoints/ holds it.")
+        else:
+            _quiet_tqdm_auto()
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = [try_to_load_from_cache("bert-base-uncased", f) for f in
+                      ("config.json", "vocab.txt", "model.safetensors")]
+            if not all(isinstance(c, str) for c in cached):
+                return ("bert-base-uncased: config.json, vocab.txt and model.safetensors are not "
+                        "all in the Hugging Face cache ($HF_HOME, default ~/.cache/huggingface). "
+                        "Remedy: run once with internet access, e.g. python -c \"from transformers "
+                        "import AutoModel, AutoTokenizer; AutoModel.from_pretrained('bert-base-"
+                        "uncased'); AutoTokenizer.from_pretrained('bert-base-uncased')\", or set "
+                        "HF_HOME to a cache that holds models--bert-base-uncased.")
+    except WeightsUnavailableError as err:
+        return f"{name}: {err}"
+    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -116,6 +116,25 @@ def find_file(root: Path, candidates: Sequence[str], *, argument: str, where: st
     )
 
 
+def file_problems(root: Path, candidates: Sequence[str], required: Sequence[str], *,
+                  argument: str, where: str) -> list[str]:
+    """What :func:`find_file` and :func:`read_table` would raise for one file, without raising.
+
+    Returns
+    -------
+    list of str
+        Empty when a candidate exists and holds every ``required`` column; otherwise one line
+        naming the missing file (all candidates) or the missing columns.
+    """
+    try:
+        path = find_file(root, candidates, argument=argument, where=where)
+        header = read_header(path)
+    except (FileNotFoundError, ValueError, OSError, UnicodeDecodeError) as err:
+        return [str(err)]
+    missing = [c for c in required if c not in header]
+    return [f"{path} lacks column(s) {missing}. {where}"] if missing else []
+
+
 def _open_text(path: Path):
     return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(
         path, encoding="utf-8"

@@ -34,6 +34,7 @@ from latentsep.data._tables import (
     DatasetTable,
     binary_from,
     check_root,
+    file_problems,
     find_file,
     finish,
     group_split,
@@ -55,6 +56,26 @@ WHERE = (
     "Kaggle competition ships all_data.csv and train.csv. Point root at the directory holding one."
 )
 THRESHOLD = 0.5
+
+
+def required_columns(file_name: str) -> list[str]:
+    """Columns the adapter reads from ``file_name`` (``train.csv`` calls the label ``target``)."""
+    label_column = "target" if file_name == "train.csv" else "toxicity"
+    identities = [c for family in FAMILIES.values() for c in family]
+    return ["id", "comment_text", "created_date", label_column, "identity_annotator_count",
+            *identities]
+
+
+def layout_problems(root: str | os.PathLike) -> list[str]:
+    """The missing file or columns under ``root``, without reading the table (for a preflight)."""
+    try:
+        root = check_root(root, "root", "all_data_with_identities.csv (WILDS) or all_data.csv / "
+                                        "train.csv (Kaggle)")
+        path = find_file(root, CANDIDATES, argument="root", where=WHERE)
+    except (ValueError, FileNotFoundError) as err:
+        return [str(err)]
+    return file_problems(root, [str(path.relative_to(root))], required_columns(path.name),
+                         argument="root", where=WHERE)
 
 
 def load_civilcomments(
@@ -95,12 +116,11 @@ def load_civilcomments(
     root = check_root(root, "root", "all_data_with_identities.csv (WILDS) or all_data.csv / "
                                     "train.csv (Kaggle)")
     path = find_file(root, CANDIDATES, argument="root", where=WHERE)
-    label_column = "target" if path.name == "train.csv" else "toxicity"
-    identities = [c for family in FAMILIES.values() for c in family]
+    required = required_columns(path.name)
+    label_column, identities = required[3], required[5:]
     raw = read_table(
         path,
-        required=["id", "comment_text", "created_date", label_column,
-                  "identity_annotator_count", *identities],
+        required=required,
         optional=["split"],
         where=WHERE,
         dtype={"comment_text": "string", "created_date": "string"},

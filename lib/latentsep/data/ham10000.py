@@ -40,6 +40,7 @@ from latentsep.data._tables import (
     DatasetTable,
     binary_from,
     check_root,
+    file_problems,
     find_file,
     finish,
     group_split,
@@ -65,6 +66,8 @@ LOCALIZATION = {
 SEX = {"male": 1, "female": 0}
 IMAGE_DIRS = ("HAM10000_images_part_1", "HAM10000_images_part_2", "HAM10000_images", ".")
 TEST_IMAGE_DIRS = ("ISIC2018_Task3_Test_Images", ".")
+META_CANDIDATES = ("HAM10000_metadata.csv", "HAM10000_metadata.tab", "HAM10000_metadata")
+META_COLUMNS = ("lesion_id", "image_id", "dx", "age", "sex", "localization")
 GT_STEM = "ISIC2018_Task3_Test_GroundTruth"
 GT_CANDIDATES = [f"{d}{GT_STEM}{ext}" for d in ("", f"{GT_STEM}/")
                  for ext in (".csv", ".tab", "")]
@@ -113,8 +116,7 @@ def _attributes(meta: pd.DataFrame, source: Path) -> pd.DataFrame:
 
 
 def _read_ham_schema(path: Path, where: str) -> pd.DataFrame:
-    meta = read_table(path, required=["lesion_id", "image_id", "dx", "age", "sex",
-                                      "localization"], optional=["dataset"], where=where,
+    meta = read_table(path, required=META_COLUMNS, optional=["dataset"], where=where,
                       dtype={"lesion_id": "string", "image_id": "string"})
     return pd.concat([meta[["lesion_id", "image_id"]], _attributes(meta, path)], axis=1)
 
@@ -170,6 +172,21 @@ def _attach_paths(rows: pd.DataFrame, index: dict[str, Path], missing_images: st
     return rows.assign(path=paths).loc[~missing], int(missing.sum())
 
 
+def layout_problems(root: str | os.PathLike) -> list[str]:
+    """Every missing file, folder or column under ``root``, without reading the tables.
+
+    The checks :func:`load_ham10000` makes one at a time, made all at once (for a preflight).
+    """
+    try:
+        root = check_root(root, "root", "HAM10000_metadata(.csv|.tab) and HAM10000_images_part_1/")
+    except (ValueError, FileNotFoundError) as err:
+        return [str(err)]
+    problems = file_problems(root, META_CANDIDATES, META_COLUMNS, argument="root", where=WHERE)
+    if not any(next((root / d).glob("*.jpg"), None) for d in IMAGE_DIRS):
+        problems.append(f"no <image_id>.jpg in any of {list(IMAGE_DIRS)} under {root}. " + WHERE)
+    return problems
+
+
 def load_ham10000(
     root: str | os.PathLike | None,
     *,
@@ -213,8 +230,7 @@ def load_ham10000(
     check_fraction(val_fraction, "val_fraction")
     check_fraction(test_fraction, "test_fraction")
     root = check_root(root, "root", "HAM10000_metadata(.csv|.tab) and HAM10000_images_part_1/")
-    meta_path = find_file(root, ["HAM10000_metadata.csv", "HAM10000_metadata.tab",
-                                 "HAM10000_metadata"], argument="root", where=WHERE)
+    meta_path = find_file(root, META_CANDIDATES, argument="root", where=WHERE)
     ham = _read_ham_schema(meta_path, WHERE).assign(source="ham10000")
     ham, missing_ham = _attach_paths(ham, _image_index(root, IMAGE_DIRS), missing_images,
                                      f"HAM10000 images are <image_id>.jpg in {IMAGE_DIRS[:2]}. "

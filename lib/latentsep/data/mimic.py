@@ -51,6 +51,7 @@ from latentsep.data._tables import (
     binary_from,
     check_root,
     existing_paths,
+    file_problems,
     find_file,
     finish,
     group_split,
@@ -70,6 +71,13 @@ IV_WHERE = (
 )
 ATTRIBUTES_CXR = ("ViewPosition", "Procedure", "SupportDevices", "Orientation")
 ATTRIBUTES_IV = ("Gender", "Insurance", "Language", "Married", "Race", "Age")
+#: Columns the adapter reads from each table (the preflight checks the same lists).
+METADATA_COLUMNS = ("dicom_id", "subject_id", "study_id", "PerformedProcedureStepDescription",
+                    "ViewPosition", "PatientOrientationCodeSequence_CodeMeaning")
+CHEXPERT_COLUMNS = ("subject_id", "study_id", "Pleural Effusion", "Support Devices")
+PATIENTS_COLUMNS = ("subject_id", "gender", "anchor_age")
+ADMISSIONS_COLUMNS = ("subject_id", "hadm_id", "admittime", "insurance", "language",
+                      "marital_status", "race")
 RACE_UNKNOWN = frozenset({"UNKNOWN", "UNABLE TO OBTAIN", "PATIENT DECLINED TO ANSWER"})
 
 
@@ -92,13 +100,12 @@ def read_cxr(root: Path) -> tuple[pd.DataFrame, dict[str, int], dict[str, str]]:
     ids = {"subject_id": "int64", "study_id": "int64"}
     meta = read_table(
         meta_path,
-        required=["dicom_id", "subject_id", "study_id", "PerformedProcedureStepDescription",
-                  "ViewPosition", "PatientOrientationCodeSequence_CodeMeaning"],
+        required=METADATA_COLUMNS,
         where=CXR_WHERE,
         dtype={"dicom_id": "string", **ids},
     )
     chex = read_table(
-        chex_path, required=["subject_id", "study_id", "Pleural Effusion", "Support Devices"],
+        chex_path, required=CHEXPERT_COLUMNS,
         where=CXR_WHERE, dtype=ids,
     )
     for column in ("Pleural Effusion", "Support Devices"):
@@ -150,6 +157,41 @@ def cxr_attributes(images: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _hosp(mimic_iv_root: Path) -> Path:
+    return mimic_iv_root / "hosp" if (mimic_iv_root / "hosp").is_dir() else mimic_iv_root
+
+
+def layout_problems(root: str | os.PathLike, mimic_iv_root: str | os.PathLike | None = None
+                    ) -> list[str]:
+    """Every missing file, folder or column of the two roots, without reading the tables.
+
+    The checks :func:`load_mimic_cxr` makes one at a time, made all at once (for a preflight).
+    """
+    problems = []
+    try:
+        root = check_root(root, "root", "mimic-cxr-2.0.0-metadata.csv.gz and files/")
+    except (ValueError, FileNotFoundError) as err:
+        problems.append(str(err))
+    else:
+        for stem, columns in (("mimic-cxr-2.0.0-metadata", METADATA_COLUMNS),
+                              ("mimic-cxr-2.0.0-chexpert", CHEXPERT_COLUMNS)):
+            problems += file_problems(root, _candidates(stem), columns, argument="root",
+                                      where=CXR_WHERE)
+        if not (root / "files").is_dir():
+            problems.append(f"no images folder {root / 'files'}; MIMIC-CXR-JPG stores images as "
+                            "files/p<first 2 digits of subject_id>/p<subject_id>/s<study_id>/"
+                            "<dicom_id>.jpg.")
+    if mimic_iv_root is not None:
+        try:
+            hosp = _hosp(check_root(mimic_iv_root, "mimic_iv_root", "hosp/patients.csv.gz"))
+        except (ValueError, FileNotFoundError) as err:
+            return [*problems, str(err)]
+        for stem, columns in (("patients", PATIENTS_COLUMNS), ("admissions", ADMISSIONS_COLUMNS)):
+            problems += file_problems(hosp, _candidates(stem), columns, argument="mimic_iv_root",
+                                      where=IV_WHERE)
+    return problems
+
+
 def read_demographics(mimic_iv_root: Path) -> tuple[pd.DataFrame, str, dict[str, str]]:
     """Per-subject demographic attributes from MIMIC-IV ``hosp``.
 
@@ -158,16 +200,15 @@ def read_demographics(mimic_iv_root: Path) -> tuple[pd.DataFrame, str, dict[str,
     (pandas.DataFrame indexed by subject_id with the six Int8 attributes, insurance mapping used,
     source paths)
     """
-    hosp = mimic_iv_root / "hosp" if (mimic_iv_root / "hosp").is_dir() else mimic_iv_root
+    hosp = _hosp(mimic_iv_root)
     pat_path = find_file(hosp, _candidates("patients"), argument="mimic_iv_root", where=IV_WHERE)
     adm_path = find_file(hosp, _candidates("admissions"), argument="mimic_iv_root",
                          where=IV_WHERE)
-    patients = read_table(pat_path, required=["subject_id", "gender", "anchor_age"],
+    patients = read_table(pat_path, required=PATIENTS_COLUMNS,
                           where=IV_WHERE, dtype={"subject_id": "int64"})
     adm = read_table(
         adm_path,
-        required=["subject_id", "hadm_id", "admittime", "insurance", "language",
-                  "marital_status", "race"],
+        required=ADMISSIONS_COLUMNS,
         where=IV_WHERE + " (MIMIC-IV v1 named the race column 'ethnicity'; use v2.2 or later.)",
         dtype={"subject_id": "int64", "hadm_id": "int64"},
     )

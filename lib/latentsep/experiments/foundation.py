@@ -44,7 +44,7 @@ from latentsep.data.fashion import FASHION_CLASSES, load_fashion_mnist
 from latentsep.data.ham10000 import load_ham10000
 from latentsep.data.mimic import load_mimic_cxr
 from latentsep.data.mnist import describe_source, load_mnist
-from latentsep.encoders import Encoder, embed_dataset, get_encoder
+from latentsep.encoders import Encoder, embed_dataset, get_encoder, missing_weights
 from latentsep.experiments.protocol import SPLITS, ProtocolData
 from latentsep.experiments.tabular import (
     ESTIMATORS,
@@ -534,6 +534,7 @@ def real_protocol(
     batch_size: int = 64,
     device: str | None = None,
     progress: bool = False,
+    weights: str = "pretrained",
 ) -> ProtocolData:
     """Embed a real dataset once with a frozen encoder and wrap it as :class:`ProtocolData`.
 
@@ -557,6 +558,10 @@ def real_protocol(
         Seed of the subset and of the pretrain/pretrain_val cut.
     batch_size, device, progress
         Passed to the encoder / :func:`latentsep.encoders.embed_dataset`.
+    weights : {"pretrained", "random-if-missing"}
+        ``random-if-missing`` (the rehearsal profile only) builds a named encoder with random
+        weights when its pretrained weights are not in the local caches; ``source`` then says
+        "random weights: rehearsal only".
 
     Returns
     -------
@@ -569,6 +574,7 @@ def real_protocol(
     check_choice(key, "table.name", tuple(REAL_DATASETS))
     spec = REAL_DATASETS[key]
     check_fraction(pretrain_val_fraction, "pretrain_val_fraction", low_open=True)
+    check_choice(weights, "weights", ("pretrained", "random-if-missing"))
     frame = table.table
     rows = np.arange(len(frame))
     if max_rows is not None and max_rows < len(rows):
@@ -579,7 +585,9 @@ def real_protocol(
         kwargs = {"device": device}
         if spec.image_size is not None:
             kwargs["image_size"] = image_size or spec.image_size
-        encoder = get_encoder(encoder or spec.encoder, **kwargs)
+        name = encoder or spec.encoder
+        random = weights == "random-if-missing" and missing_weights(name) is not None
+        encoder = get_encoder(name, random_weights=random, **kwargs)
     inputs = frame["text" if spec.image_size is None else "path"]
     z = embed_dataset(encoder, inputs, cache_dir=Path(cache_dir) / "embeddings", key_extra=key,
                       batch_size=batch_size, progress=progress)

@@ -313,8 +313,6 @@ def run_user_datasets(
     frozen_head: HeadConfig,
     separation: Mapping[str, Any],
     environ: Mapping[str, str] | None = None,
-    load_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
-    protocol_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> UserDatasetRuns:
     """The protocol on every dataset of :data:`~latentsep.experiments.foundation.REAL_DATASETS`
     whose root is set. Used by chapter 04 (Part 3).
@@ -324,7 +322,10 @@ def run_user_datasets(
     real : mapping
         Chapter 04's ``REAL`` parameter: ``modes`` (analyses, the first is the one the claims
         read), ``max_rows``, and per dataset ``encoders`` (a name or an
-        :class:`~latentsep.encoders.Encoder`), ``k_train`` and ``k_val``.
+        :class:`~latentsep.encoders.Encoder`), ``k_train`` and ``k_val``. Optional, for the
+        rehearsal profile: ``weights`` (the encoders' weights policy, default ``"pretrained"``),
+        and per dataset ``adapter`` (keywords of
+        :func:`~latentsep.experiments.foundation.load_real_dataset`) and ``image_size``.
     run : bool
         False: nothing runs and every dataset is noted as "not run" in ``profile``.
     profile : str
@@ -338,10 +339,6 @@ def run_user_datasets(
         (``n_permutations``, ``n_bootstrap``, ``estimators``).
     environ : mapping, optional
         Where the roots are read (default ``os.environ``).
-    load_kwargs, protocol_kwargs : mapping, optional
-        Dataset key -> further keywords of
-        :func:`~latentsep.experiments.foundation.load_real_dataset` (adapter keywords) /
-        :func:`~latentsep.experiments.foundation.real_protocol` (e.g. ``image_size``).
 
     Returns
     -------
@@ -359,14 +356,15 @@ def run_user_datasets(
                          "runs the user-supplied datasets only in the full profile.")
             continue
         dataset = fm.load_real_dataset(key, environ=environ, seed=seed,
-                                       **(load_kwargs or {}).get(key, {}))
+                                       **real.get("adapter", {}).get(key, {}))
         if dataset is None:
             notes.append(f"* **{spec.title}** ({spec.section}): **skipped** — `{spec.env}` is "
                          "not set. Its paper values are shown below as reference only.")
             continue
         pdata = fm.real_protocol(dataset, cache_dir=cache_dir, encoder=real["encoders"][key],
                                  max_rows=real["max_rows"], seed=seed,
-                                 **(protocol_kwargs or {}).get(key, {}))
+                                 weights=real.get("weights", "pretrained"),
+                                 image_size=real.get("image_size", {}).get(key))
         runs.results[key] = {
             mode: fm.run_real_dataset(pdata, mode=mode, cache_dir=cache_dir, seeds=seeds,
                                       alphas=alphas, k_train=real["k_train"][key],

@@ -130,8 +130,12 @@ def separation_with_fallback(
         try:
             frames.append(compute([name]).assign(note=""))
         except ValueError as err:
+            # Every column a defined estimate has, as NaN: summaries read them even when no
+            # attribute of the table could be estimated.
             rows = pd.DataFrame({"attribute": name, "estimator": estimator, "value": np.nan,
-                                 "note": f"undefined: {err}"}, index=range(len(seeds)))
+                                 "ci_low": np.nan, "ci_high": np.nan, "null_mean": np.nan,
+                                 "excess": np.nan, "note": f"undefined: {err}"},
+                                index=range(len(seeds)))
             if seeds != (None,):
                 rows.insert(0, "seed", list(seeds))
             frames.append(rows)
