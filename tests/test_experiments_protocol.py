@@ -281,7 +281,7 @@ def test_protocol_data_rejects_bad_input(data) -> None:
     missing = {k: v for k, v in data.splits.items() if k != "val_pool"}
     with pytest.raises(ValueError, match=r"lacks \['val_pool'\]"):
         ProtocolData("d", data.x, data.y, data.attributes, missing, "")
-    with pytest.raises(ValueError, match="regularizer and groups_attribute go together"):
+    with pytest.raises(ValueError, match="regulariser and groups_attribute go together"):
         pretrained_embeddings(data, small_cnn, seeds=[1], config=CONFIG, cache_dir="unused",
                               groups_attribute="colour")
 

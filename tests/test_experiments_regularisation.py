@@ -16,7 +16,7 @@ from latentsep.experiments.regularisation import (
     QUANTITIES,
     OutcomeSettings,
     change_from_unregularised,
-    make_regularizer,
+    make_regulariser,
     matched_accuracy,
     penalty_scale,
     regularised_embeddings,
@@ -25,7 +25,7 @@ from latentsep.experiments.regularisation import (
 )
 from latentsep.heads import HeadConfig
 from latentsep.models import PretrainConfig
-from latentsep.regularize import GroupAdversary, MMDPenalty, TVSurrogate
+from latentsep.regularise import GroupAdversary, MMDPenalty, TVSurrogate
 
 CONFIG = PretrainConfig(max_epochs=3, num_threads=1)
 ATTRIBUTE = "digit_group"
@@ -45,7 +45,7 @@ def test_lambda_zero_reproduces_the_unregularised_encoder_bitwise(data, tmp_path
     assert plain.from_cache and plain.key == ours.key  # λ = 0 *is* the unregularised cache entry
     # The penalty evaluated at λ = 0 is a different cache entry, trained afresh: same weights.
     evaluated = pretrained_embeddings(data, small_cnn, seeds=[1], config=CONFIG,
-                                      cache_dir=tmp_path, regularizer=TVSurrogate(reduction="sum"),
+                                      cache_dir=tmp_path, regulariser=TVSurrogate(reduction="sum"),
                                       lam=0.0, groups_attribute=ATTRIBUTE, progress=False)[1]
     assert evaluated.key != ours.key and not evaluated.from_cache
     assert np.array_equal(evaluated.z, ours.z)
@@ -81,7 +81,7 @@ def test_regularised_runs_are_cached_by_penalty_and_lambda(data, tmp_path, monke
 def test_a_strong_penalty_changes_the_encoder_and_lowers_its_penalty(data, tmp_path) -> None:
     kwargs = {"seeds": [3], "config": CONFIG, "cache_dir": tmp_path, "progress": False}
     reg = TVSurrogate(reduction="sum")
-    free = pretrained_embeddings(data, small_cnn, regularizer=reg, lam=0.0,
+    free = pretrained_embeddings(data, small_cnn, regulariser=reg, lam=0.0,
                                  groups_attribute=ATTRIBUTE, **kwargs)[3]
     strong = regularised_embeddings(data, small_cnn, penalty="tv", lam=1.0, attribute=ATTRIBUTE,
                                     **kwargs)[3]
@@ -89,19 +89,19 @@ def test_a_strong_penalty_changes_the_encoder_and_lowers_its_penalty(data, tmp_p
     assert strong.history["penalty"].iloc[-1] < 0.5 * free.history["penalty"].iloc[-1]
 
 
-def test_make_regularizer_builds_each_penalty_and_rejects_unknown_names() -> None:
-    tv = make_regularizer("tv", embedding_dim=10)
+def test_make_regulariser_builds_each_penalty_and_rejects_unknown_names() -> None:
+    tv = make_regulariser("tv", embedding_dim=10)
     assert isinstance(tv, TVSurrogate) and tv.reduction == "sum"
-    assert make_regularizer("tv", embedding_dim=10, tv_reduction="mean").reduction == "mean"
+    assert make_regulariser("tv", embedding_dim=10, tv_reduction="mean").reduction == "mean"
     assert tv.variance == "within"
-    assert make_regularizer("tv", embedding_dim=10, tv_variance="total").variance == "total"
-    assert isinstance(make_regularizer("mmd", embedding_dim=10), MMDPenalty)
-    adversaries = [make_regularizer("adversary", embedding_dim=10, seed=s) for s in (0, 0, 1)]
+    assert make_regulariser("tv", embedding_dim=10, tv_variance="total").variance == "total"
+    assert isinstance(make_regulariser("mmd", embedding_dim=10), MMDPenalty)
+    adversaries = [make_regulariser("adversary", embedding_dim=10, seed=s) for s in (0, 0, 1)]
     assert all(isinstance(a, GroupAdversary) and a.in_dim == 10 for a in adversaries)
     w = [a.net[0].weight for a in adversaries]
     assert torch.equal(w[0], w[1]) and not torch.equal(w[0], w[2])
     with pytest.raises(ValueError, match="penalty"):
-        make_regularizer("l2", embedding_dim=10)
+        make_regulariser("l2", embedding_dim=10)
 
 
 def test_regularised_embeddings_rejects_bad_lambda_and_attribute(data, tmp_path) -> None:

@@ -18,7 +18,7 @@ from latentsep.models import (
     pretrain,
     train_from_scratch,
 )
-from latentsep.regularize import GroupAdversary, MMDPenalty, TVSurrogate, tv_surrogate
+from latentsep.regularise import GroupAdversary, MMDPenalty, TVSurrogate, tv_surrogate
 
 FAST = PretrainConfig(max_epochs=2, num_threads=1)
 
@@ -119,22 +119,22 @@ def test_early_stopping_and_plateau_schedule() -> None:
 
 
 @pytest.mark.parametrize(
-    "make_regularizer",
+    "make_regulariser",
     [TVSurrogate, MMDPenalty, lambda: GroupAdversary(64, seed=1)],
     ids=["tv", "mmd", "adversary"],
 )
-def test_lambda_zero_reproduces_the_unregularised_model_exactly(make_regularizer) -> None:
+def test_lambda_zero_reproduces_the_unregularised_model_exactly(make_regulariser) -> None:
     # TabularMLP has dropout, so any random draw by the regulariser would shift the stream.
     x, y, a = tabular(300, seed=5)
     model = build_model(lambda: TabularMLP(10), seed=0)
     data = (model, x, y, x[:80], y[:80])
     kw = dict(seed=1, config=FAST, progress=False)
     plain = pretrain(*data, **kw)
-    zero = pretrain(*data, **kw, groups_train=a, regularizer=make_regularizer(), lam=0.0)
+    zero = pretrain(*data, **kw, groups_train=a, regulariser=make_regulariser(), lam=0.0)
     assert same_weights(plain.model, zero.model)
     assert plain.history["train_loss"].equals(zero.history["train_loss"])
     assert plain.history["penalty"].isna().all() and zero.history["penalty"].notna().all()
-    small = pretrain(*data, **kw, groups_train=a, regularizer=make_regularizer(), lam=1e-3)
+    small = pretrain(*data, **kw, groups_train=a, regulariser=make_regulariser(), lam=1e-3)
     assert not same_weights(plain.model, small.model)
 
 
@@ -152,7 +152,7 @@ def test_tv_penalty_reduces_class_conditional_separation() -> None:
             seed=0,
             config=config,
             groups_train=a,
-            regularizer=TVSurrogate(),
+            regulariser=TVSurrogate(),
             lam=lam,
             progress=False,
         )
@@ -212,22 +212,22 @@ def test_bad_arguments_raise_with_a_fix() -> None:
         pretrain(model, x, y + 1, x, y, **kw)
     with pytest.raises(ValueError, match="y_val has 49 entries"):
         pretrain(model, x, y, x, y[:49], **kw)
-    with pytest.raises(ValueError, match="needs a regularizer"):
+    with pytest.raises(ValueError, match="needs a regulariser"):
         pretrain(model, x, y, x, y, lam=0.1, **kw)
     with pytest.raises(ValueError, match="groups_train is None"):
-        pretrain(model, x, y, x, y, regularizer=TVSurrogate(), **kw)
+        pretrain(model, x, y, x, y, regulariser=TVSurrogate(), **kw)
     with pytest.raises(ValueError, match="groups_train must be binary"):
-        pretrain(model, x, y, x, y, regularizer=TVSurrogate(), groups_train=a + 2, **kw)
+        pretrain(model, x, y, x, y, regulariser=TVSurrogate(), groups_train=a + 2, **kw)
     with pytest.raises(ValueError, match="lam must be"):
-        pretrain(model, x, y, x, y, regularizer=TVSurrogate(), groups_train=a, lam=-1.0, **kw)
+        pretrain(model, x, y, x, y, regulariser=TVSurrogate(), groups_train=a, lam=-1.0, **kw)
     with pytest.raises(ValueError, match="x_train contains 1 NaN"):
         pretrain(model, np.where(np.arange(500).reshape(50, 10) == 7, np.nan, x), y, x, y, **kw)
     with pytest.raises(ValueError, match=r"PretrainConfig\.batch_size"):
         PretrainConfig(batch_size=0)
     with pytest.raises(ValueError, match=r"PretrainConfig\.optimizer"):
         PretrainConfig(optimizer="sgd")
-    with pytest.raises(TypeError, match="regularizer must be callable"):
-        pretrain(model, x, y, x, y, regularizer="tv", groups_train=a, **kw)
+    with pytest.raises(TypeError, match="regulariser must be callable"):
+        pretrain(model, x, y, x, y, regulariser="tv", groups_train=a, **kw)
     with pytest.raises(TypeError, match="embed"):
         pretrain(torch.nn.Linear(10, 2), x, y, x, y, **kw)
 

@@ -20,7 +20,7 @@ from latentsep.experiments.protocol.options import OPTIONS
 from latentsep.experiments.regularisation import regularised_embeddings
 from latentsep.heads import HeadConfig
 from latentsep.models import PretrainConfig
-from latentsep.regularize import TVSurrogate
+from latentsep.regularise import TVSurrogate
 
 
 def _default(function, name):
@@ -34,7 +34,7 @@ def test_current_is_exactly_the_library_defaults() -> None:
     assert CURRENT.pretrain_config(PretrainConfig()) == PretrainConfig()
     assert CURRENT.sweep_options() == {k: _default(allocation_sweeps, k) for k in ("head_start", "encoder")}
     assert CURRENT.separation_options()["pca_variance"] == _default(separation_by_seed, "pca_variance")
-    assert CURRENT.regularizer_options()["tv_variance"] == _default(regularised_embeddings, "tv_variance")
+    assert CURRENT.regulariser_options()["tv_variance"] == _default(regularised_embeddings, "tv_variance")
     assert TVSurrogate().variance == CURRENT.surrogate_variance
 
 

@@ -2,7 +2,7 @@
 
 One loop (:func:`pretrain`) serves every mode that trains the encoder:
 
-- pre-training, optionally with an invariance penalty (``regularizer``, ``lam``; paper §5.6);
+- pre-training, optionally with an invariance penalty (``regulariser``, ``lam``; paper §5.6);
 - :func:`finetune_full` -- the full-fine-tuning ablation: a pre-trained model, head
   re-initialised, every layer trainable;
 - :func:`train_from_scratch` -- a freshly initialised model (seeded) trained on the given data.
@@ -36,7 +36,7 @@ from latentsep.checks import as_1d_labels, as_binary, check_choice, check_positi
 from latentsep.device import default_device, seed_everything, torch_threads
 from latentsep.metrics import balanced_accuracy
 from latentsep.models import checkpoint as ckpt
-from latentsep.regularize import Regularizer
+from latentsep.regularise import Regulariser
 from latentsep.store import keyed_if_changed
 
 ArrayLike = np.ndarray | torch.Tensor
@@ -256,7 +256,7 @@ def pretrain(
     config: PretrainConfig | None = None,
     seed: int,
     groups_train: ArrayLike | None = None,
-    regularizer: Regularizer | None = None,
+    regulariser: Regulariser | None = None,
     lam: float = 0.0,
     device: torch.device | str | None = None,
     progress: bool = True,
@@ -280,10 +280,10 @@ def pretrain(
         Seeds shuffling (a dedicated ``torch.Generator``), dropout and any global randomness.
     groups_train : array or tensor, optional
         Binary group attribute of the training rows, shape (N,); required with a regulariser.
-    regularizer : Regularizer, optional
-        Penalty on the training batch's embeddings (:mod:`latentsep.regularize`). It is evaluated
+    regulariser : Regulariser, optional
+        Penalty on the training batch's embeddings (:mod:`latentsep.regularise`). It is evaluated
         and logged even when ``lam == 0``, but then outside the autograd graph, so λ = 0 gives
-        bitwise the same model as ``regularizer=None``.
+        bitwise the same model as ``regulariser=None``.
     lam : float
         Penalty weight λ ≥ 0.
     device : torch.device or str, optional
@@ -304,23 +304,23 @@ def pretrain(
     n_classes = _check_model(model).out_features
     if not (isinstance(lam, int | float | np.floating) and math.isfinite(lam) and lam >= 0):
         raise ValueError(f"lam must be a finite number >= 0; got {lam!r}.")
-    if regularizer is not None and not callable(regularizer):
+    if regulariser is not None and not callable(regulariser):
         raise TypeError(
-            f"regularizer must be callable as regularizer(z, y, a) -> Penalty (see "
-            f"latentsep.regularize); got {type(regularizer).__name__}."
+            f"regulariser must be callable as regulariser(z, y, a) -> Penalty (see "
+            f"latentsep.regularise); got {type(regulariser).__name__}."
         )
-    if lam > 0 and regularizer is None:
-        raise ValueError(f"lam={lam} needs a regularizer; pass e.g. regularizer=TVSurrogate(), or lam=0.")
+    if lam > 0 and regulariser is None:
+        raise ValueError(f"lam={lam} needs a regulariser; pass e.g. regulariser=TVSurrogate(), or lam=0.")
     x = _as_inputs(x_train, "x_train")
     xv = _as_inputs(x_val, "x_val")
     y = _as_targets(y_train, "y_train", len(x), n_classes)
     yv = _as_targets(y_val, "y_val", len(xv), n_classes)
     groups = None
-    if regularizer is not None:
+    if regulariser is not None:
         if groups_train is None:
             raise ValueError(
-                "groups_train is None but a regularizer was given; pass the training rows' 0/1 "
-                "group attribute (shape (N,)) or drop the regularizer."
+                "groups_train is None but a regulariser was given; pass the training rows' 0/1 "
+                "group attribute (shape (N,)) or drop the regulariser."
             )
         groups = torch.as_tensor(
             as_binary(torch.as_tensor(groups_train).cpu().numpy(), "groups_train", len(x))
@@ -336,9 +336,9 @@ def pretrain(
         model = copy.deepcopy(model).to(device)
         x, y, xv, yv = x.to(device), y.to(device), xv.to(device), yv.to(device)
         param_groups: list[dict[str, Any]] = [{"params": [p for p in model.parameters() if p.requires_grad]}]
-        reg = regularizer
-        if isinstance(regularizer, nn.Module):
-            reg = copy.deepcopy(regularizer).to(device)
+        reg = regulariser
+        if isinstance(regulariser, nn.Module):
+            reg = copy.deepcopy(regulariser).to(device)
             if lam > 0:
                 # See GroupAdversary: its λ-scaled gradients make weight decay dominate.
                 param_groups.append({"params": list(reg.parameters()), "weight_decay": 0.0})

@@ -45,7 +45,7 @@ from latentsep.models.training import (
     embed_array,
     pretrain,
 )
-from latentsep.regularize import Regularizer
+from latentsep.regularise import Regulariser
 from latentsep.store import (
     LIBRARY_VERSION,
     ResultStore,
@@ -123,19 +123,19 @@ def model_id(model: nn.Module) -> dict[str, str]:
             "init": fingerprint(*weights)}
 
 
-def _regularizer_id(regularizer: Regularizer | None) -> Any:
+def _regulariser_id(regulariser: Regulariser | None) -> Any:
     """A stable description of a penalty (class, settings, and weights for ``nn.Module`` ones)."""
-    if regularizer is None:
+    if regulariser is None:
         return None
-    out: dict[str, Any] = {"class": f"{type(regularizer).__module__}.{type(regularizer).__qualname__}"}
-    if isinstance(regularizer, nn.Module):
-        out["repr"] = repr(regularizer)
-        out["init"] = fingerprint(*[t.detach().cpu().numpy() for t in regularizer.state_dict().values()])
+    out: dict[str, Any] = {"class": f"{type(regulariser).__module__}.{type(regulariser).__qualname__}"}
+    if isinstance(regulariser, nn.Module):
+        out["repr"] = repr(regulariser)
+        out["init"] = fingerprint(*[t.detach().cpu().numpy() for t in regulariser.state_dict().values()])
     else:
         try:
-            out["settings"] = canonical(vars(regularizer))
+            out["settings"] = canonical(vars(regulariser))
         except (TypeError, ValueError):
-            out["repr"] = repr(regularizer)
+            out["repr"] = repr(regulariser)
     return out
 
 
@@ -222,7 +222,7 @@ def pretrained_embeddings(
     seeds: Sequence[int],
     config: PretrainConfig,
     cache_dir: str | os.PathLike,
-    regularizer: Regularizer | None = None,
+    regulariser: Regulariser | None = None,
     lam: float = 0.0,
     groups_attribute: str | None = None,
     progress: bool = True,
@@ -241,7 +241,7 @@ def pretrained_embeddings(
         Optimiser settings; fix ``num_threads`` for bitwise reproducibility on CPU.
     cache_dir : path
         Runs are cached under ``cache_dir/encoders/<key>/`` (see the module docstring).
-    regularizer, lam : optional
+    regulariser, lam : optional
         Invariance penalty and its weight (paper §5.6), see :func:`latentsep.models.pretrain`.
     groups_attribute : str, optional
         Attribute the penalty equalises; required with a regulariser and must be known on every
@@ -263,12 +263,12 @@ def pretrained_embeddings(
         raise ValueError(f"seeds must be a non-empty list of distinct integers; got {seeds}.")
     train, val = data.splits["pretrain_train"], data.splits["pretrain_val"]
     groups = None
-    if regularizer is not None or groups_attribute is not None:
-        if regularizer is None or groups_attribute is None:
+    if regulariser is not None or groups_attribute is not None:
+        if regulariser is None or groups_attribute is None:
             raise ValueError(
-                "regularizer and groups_attribute go together: pass both (e.g. "
-                "regularizer=TVSurrogate(), groups_attribute='colour') or neither; got "
-                f"regularizer={regularizer!r}, groups_attribute={groups_attribute!r}."
+                "regulariser and groups_attribute go together: pass both (e.g. "
+                "regulariser=TVSurrogate(), groups_attribute='colour') or neither; got "
+                f"regulariser={regulariser!r}, groups_attribute={groups_attribute!r}."
             )
         values, known = data.attribute(groups_attribute)
         if not known[train].all():
@@ -285,7 +285,7 @@ def pretrained_embeddings(
     for seed in seeds:
         model = build_model(model_factory, seed)
         key_config = {"kind": "pretrained_encoder", "model": model_id(model), "config": config,
-                      "seed": seed, "regularizer": _regularizer_id(regularizer), "lam": float(lam),
+                      "seed": seed, "regulariser": _regulariser_id(regulariser), "lam": float(lam),
                       "groups_attribute": groups_attribute, "code": code_fingerprint("latentsep.models")}
         key = ResultStore.key(key_config, inputs)
         folder = root / key
@@ -296,7 +296,7 @@ def pretrained_embeddings(
             model.load_state_dict(state)
         else:
             result = pretrain(model, data.x[train], data.y[train], data.x[val], data.y[val],
-                              config=config, seed=seed, groups_train=groups, regularizer=regularizer,
+                              config=config, seed=seed, groups_train=groups, regulariser=regulariser,
                               lam=lam, progress=progress)
             model, history, best_epoch = result.model, result.history, result.best_epoch
             checkpoint = result.checkpoint

@@ -17,7 +17,7 @@ field                  values                       used by
 ``plateau_monitor``    val_balanced_accuracy,       :class:`~latentsep.models.PretrainConfig`,
                        val_loss                     :class:`~latentsep.heads.HeadConfig`
 ``separation_features``  pca70, full                :func:`~.measures.separation_by_seed`
-``surrogate_variance`` within, total                :class:`~latentsep.regularize.TVSurrogate`
+``surrogate_variance`` within, total                :class:`~latentsep.regularise.TVSurrogate`
 ``encoder``            per_seed, pinned             :func:`~.sweeps.allocation_sweeps`
 =====================  ===========================  ==========================================
 
@@ -67,7 +67,7 @@ class Protocol:
         Latent separation on the PCA components explaining 70 % of the variance, or on every
         embedding dimension.
     surrogate_variance : {"within", "total"}
-        Denominator of the TV surrogate (:class:`~latentsep.regularize.TVSurrogate`).
+        Denominator of the TV surrogate (:class:`~latentsep.regularise.TVSurrogate`).
     encoder : {"per_seed", "pinned"}
         Sweep seed ``s`` on the encoder pre-trained with seed ``s``, or every sweep seed on one
         pinned encoder.
@@ -110,7 +110,7 @@ class Protocol:
         """Keywords of :func:`~latentsep.experiments.protocol.separation_by_seed`."""
         return {"pca_variance": SEPARATION_FEATURES[self.separation_features]}
 
-    def regularizer_options(self) -> dict[str, str]:
+    def regulariser_options(self) -> dict[str, str]:
         """Keywords of :func:`latentsep.experiments.regularisation.regularised_embeddings`."""
         return {"tv_variance": self.surrogate_variance}
 

@@ -39,7 +39,7 @@ from latentsep.experiments.regularisation.outcomes import (
 from latentsep.experiments.regularisation.penalties import (
     PENALTIES,
     PENALTY_LABELS,
-    make_regularizer,
+    make_regulariser,
     penalty_scale,
     regularised_embeddings,
 )
@@ -77,7 +77,7 @@ __all__ = [
     "encoder_outcomes",
     "floor_markdown",
     "lambda_chart",
-    "make_regularizer",
+    "make_regulariser",
     "matched_accuracy",
     "matched_chart",
     "matched_markdown",

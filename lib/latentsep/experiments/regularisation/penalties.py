@@ -23,7 +23,7 @@ from torch import nn
 from latentsep.checks import check_choice, check_positive_int
 from latentsep.experiments.protocol import EncoderRun, ProtocolData, pretrained_embeddings
 from latentsep.models.training import PretrainConfig, build_model
-from latentsep.regularize import GroupAdversary, MMDPenalty, Regularizer, TVSurrogate
+from latentsep.regularise import GroupAdversary, MMDPenalty, Regulariser, TVSurrogate
 from latentsep.stats import summarise_seeds
 
 PENALTIES = ("tv", "mmd", "adversary")
@@ -34,19 +34,19 @@ PENALTY_LABELS = {
 }
 
 
-def make_regularizer(
+def make_regulariser(
     penalty: str, *, embedding_dim: int, seed: int = 0, tv_reduction: str = "sum",
     tv_variance: str = "within",
-) -> Regularizer:
+) -> Regulariser:
     """A fresh invariance penalty by name.
 
     Parameters
     ----------
     penalty : {"tv", "mmd", "adversary"}
-        The paper's TV surrogate (:class:`~latentsep.regularize.TVSurrogate`), class-conditional RBF
-        MMD² with the median bandwidth (:class:`~latentsep.regularize.MMDPenalty`), or an
+        The paper's TV surrogate (:class:`~latentsep.regularise.TVSurrogate`), class-conditional RBF
+        MMD² with the median bandwidth (:class:`~latentsep.regularise.MMDPenalty`), or an
         adversarial group classifier behind gradient reversal
-        (:class:`~latentsep.regularize.GroupAdversary`).
+        (:class:`~latentsep.regularise.GroupAdversary`).
     embedding_dim : int
         Width of the encoder's embedding (the adversary's input).
     seed : int
@@ -57,11 +57,11 @@ def make_regularizer(
         the embedding width.
     tv_variance : {"within", "total"}
         The TV surrogate's denominator: pooled within-group variance, or the authors' total
-        variance of both groups' rows (:class:`~latentsep.regularize.TVSurrogate`).
+        variance of both groups' rows (:class:`~latentsep.regularise.TVSurrogate`).
 
     Returns
     -------
-    Regularizer
+    Regulariser
     """
     check_choice(penalty, "penalty", PENALTIES)
     if penalty == "tv":
@@ -87,7 +87,7 @@ def regularised_embeddings(
 ) -> dict[int, EncoderRun]:
     """Encoders pre-trained with ``lam · penalty`` on ``attribute`` (cached), one per seed.
 
-    ``lam = 0`` returns the unregularised encoders (``regularizer=None``): bitwise the same weights
+    ``lam = 0`` returns the unregularised encoders (``regulariser=None``): bitwise the same weights
     as the penalty evaluated at λ = 0, and the same cache entry as an unregularised chapter.
 
     Parameters
@@ -95,13 +95,13 @@ def regularised_embeddings(
     data, model_factory, seeds, config, cache_dir, progress
         As in :func:`latentsep.experiments.protocol.pretrained_embeddings`.
     penalty : {"tv", "mmd", "adversary"}
-        See :func:`make_regularizer`.
+        See :func:`make_regulariser`.
     lam : float
         Penalty weight λ ≥ 0.
     attribute : str
         Binary attribute the penalty makes the embedding invariant to, within each class.
     tv_reduction, tv_variance : str
-        See :func:`make_regularizer`.
+        See :func:`make_regulariser`.
 
     Returns
     -------
@@ -118,10 +118,10 @@ def regularised_embeddings(
     dim = int(build_model(model_factory, 0).embedding_dim)  # seeded: leaves global RNG alone
     runs = {}
     for seed in seeds:  # one call per seed: the adversary's initial weights follow the seed
-        regularizer = make_regularizer(penalty, embedding_dim=dim, seed=seed, tv_reduction=tv_reduction,
+        regulariser = make_regulariser(penalty, embedding_dim=dim, seed=seed, tv_reduction=tv_reduction,
                                        tv_variance=tv_variance)
         runs.update(pretrained_embeddings(data, model_factory, seeds=[seed], config=config,
-                                          cache_dir=cache_dir, regularizer=regularizer, lam=lam,
+                                          cache_dir=cache_dir, regulariser=regulariser, lam=lam,
                                           groups_attribute=attribute, progress=progress))
     return runs
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from latentsep.regularize import (
+from latentsep.regularise import (
     GroupAdversary,
     MMDPenalty,
     Penalty,
-    Regularizer,
+    Regulariser,
     TVSurrogate,
     mmd_penalty,
     tv_surrogate,
@@ -127,7 +127,7 @@ def test_missing_cell_skips_class_and_counts_it() -> None:
 
 
 @pytest.mark.parametrize("penalty", [TVSurrogate(), MMDPenalty()])
-def test_no_usable_class_gives_zero_with_gradient_never_nan(penalty: Regularizer) -> None:
+def test_no_usable_class_gives_zero_with_gradient_never_nan(penalty: Regulariser) -> None:
     z = torch.randn(6, 4, requires_grad=True)
     y = torch.tensor([0, 0, 0, 1, 1, 1])
     a = torch.tensor([0, 0, 0, 1, 1, 1])  # each class has one group only
@@ -200,7 +200,7 @@ def test_group_adversary_reverses_the_gradient_and_is_seeded() -> None:
     torch.nn.functional.cross_entropy(adv.net(features), a).backward()
     assert torch.allclose(reversed_grad, -z.grad)
     assert out.value.item() == pytest.approx(math.log(2), abs=0.2)  # untrained: near chance
-    assert isinstance(adv, Regularizer)
+    assert isinstance(adv, Regulariser)
 
 
 def test_bad_inputs_name_the_argument() -> None:

@@ -11,7 +11,7 @@ separation it tries to reduce.
   the groups, which sees every moment, not only the means.
 - :class:`GroupAdversary` -- an adversarial group classifier behind a gradient-reversal layer.
 
-All return a :class:`Penalty` and satisfy the :class:`Regularizer` protocol accepted by
+All return a :class:`Penalty` and satisfy the :class:`Regulariser` protocol accepted by
 :func:`latentsep.models.pretrain`. None of them draws random numbers while being evaluated, so
 evaluating one never shifts the training run's random stream.
 """
@@ -51,7 +51,7 @@ class Penalty:
 
 
 @runtime_checkable
-class Regularizer(Protocol):
+class Regulariser(Protocol):
     """Anything that maps a batch ``(z (B, D), y (B,), a (B,))`` to a :class:`Penalty`.
 
     A regulariser that is also an ``nn.Module`` with parameters (the adversary) has them trained
