@@ -14,7 +14,7 @@ import pytest
 from latentsep.data.civilcomments import FAMILIES
 from latentsep.data.mnist import detect_mnist
 from latentsep.experiments import foundation as fm
-from latentsep.experiments.tabular import protocol_summaries
+from latentsep.experiments.protocol import protocol_summaries
 from latentsep.heads import HeadConfig
 from latentsep.models.training import PretrainConfig
 

@@ -9,15 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from latentsep.experiments.protocol import SPLITS, ProtocolData
-from latentsep.experiments.tabular import (
-    DEFAULT_FRACTIONS,
+from latentsep.experiments.protocol import (
+    SPLITS,
+    ProtocolData,
     allocation_curves,
-    attribute_table,
     correlation_table,
     protocol_summaries,
     run_protocol,
     separation_with_fallback,
+)
+from latentsep.experiments.tabular import (
+    DEFAULT_FRACTIONS,
+    attribute_table,
     tabular_mlp_factory,
     tabular_protocol,
 )

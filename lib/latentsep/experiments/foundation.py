@@ -45,15 +45,16 @@ from latentsep.data.ham10000 import load_ham10000
 from latentsep.data.mimic import load_mimic_cxr
 from latentsep.data.mnist import describe_source, load_mnist
 from latentsep.encoders import Encoder, embed_dataset, get_encoder, missing_weights
-from latentsep.experiments.protocol import SPLITS, ProtocolData
-from latentsep.experiments.tabular import (
+from latentsep.experiments.protocol import (
     ESTIMATORS,
+    SPLITS,
+    ProtocolData,
     ProtocolResult,
-    _check_estimators,
+    check_estimators,
     run_protocol,
     separation_with_fallback,
-    tabular_mlp_factory,
 )
+from latentsep.experiments.tabular import tabular_mlp_factory
 from latentsep.heads import HeadConfig
 from latentsep.models.training import PretrainConfig
 from latentsep.separation import separation_table
@@ -360,7 +361,7 @@ def run_frozen_protocol(
         a ``note`` column naming estimates that are undefined (see
         :func:`~latentsep.experiments.tabular.separation_with_fallback`).
     """
-    estimators = _check_estimators(estimators)
+    estimators = check_estimators(estimators)
     missing = [p for p in ("test", "pool", "val_pool") if p not in splits]
     if missing:
         raise ValueError(f"splits lacks {missing}; pass test, pool and val_pool index arrays.")

@@ -10,9 +10,8 @@ tabular experiment: the fractions below are ours (recorded in the data's ``sourc
 
 The generic protocol runner and its summaries live in :mod:`latentsep.experiments.protocol`
 (:func:`~latentsep.experiments.protocol.run_protocol`,
-:func:`~latentsep.experiments.protocol.protocol_summaries`, ...); they are re-exported here for the
-callers that still import them from this module. :func:`attribute_table` says what each attribute's
-"1" means (chapter 04).
+:func:`~latentsep.experiments.protocol.protocol_summaries`, ...). :func:`attribute_table` says what
+each attribute's "1" means (chapter 04).
 """
 
 from __future__ import annotations
@@ -33,31 +32,16 @@ from latentsep.data.tabular import (
     load_adult,
     load_compas,
 )
-from latentsep.experiments.protocol import (
-    CORRELATION_COLUMNS,
-    ESTIMATORS,
-    SENSITIVITY_MEASURES,
-    SEPARATION_MEASURES,
-    SPLITS,
-    ProtocolData,
-    ProtocolResult,
-    allocation_curves,
-    correlation_table,
-    protocol_summaries,
-    run_protocol,
-    separation_with_fallback,
-)
-from latentsep.experiments.protocol.runs import _check_estimators  # noqa: F401 (foundation.py)
+from latentsep.experiments.protocol import SPLITS, ProtocolData
 from latentsep.models.tabular import TabularMLP
 
-# The protocol's runner and summaries are re-exported for callers not moved yet (foundation.py,
-# chapters 06 and 07); new code imports them from latentsep.experiments.protocol.
 __all__ = [
-    "CORRELATION_COLUMNS", "DEFAULT_FRACTIONS", "ESTIMATORS", "SENSITIVITY_MEASURES",
-    "SEPARATION_MEASURES", "TABULAR_DATASETS", "ProtocolResult", "allocation_curves",
-    "attribute_table", "correlation_table", "protocol_summaries", "run_protocol",
-    "separation_with_fallback", "tabular_mlp_factory", "tabular_protocol",
-]  # fmt: skip
+    "DEFAULT_FRACTIONS",
+    "TABULAR_DATASETS",
+    "attribute_table",
+    "tabular_mlp_factory",
+    "tabular_protocol",
+]
 
 TABULAR_DATASETS: dict[str, Callable[..., TabularData]] = {"adult": load_adult, "compas": load_compas}
 

@@ -132,7 +132,7 @@ def pooled_groups(
     from_cache = {"coloured_mnist": all(r.from_cache for r in runs.values())}
     for name, k in tabular.items():
         data = tab.tabular_protocol(name, data_dir, seed=seed, max_rows=k["max_rows"])
-        result = tab.run_protocol(
+        result = protocol.run_protocol(
             data, tab.tabular_mlp_factory(data.x.shape[1]), seeds=seeds,
             config=paper_pretrain_config(tabular_epochs), alphas=alphas, k_train=k["k_train"],
             k_val=k["k_val"], head=HeadConfig(max_epochs=tabular_head_epochs),

@@ -40,6 +40,7 @@ from latentsep.experiments.protocol.options import (
 from latentsep.experiments.protocol.runs import (
     ESTIMATORS,
     ProtocolResult,
+    check_estimators,
     run_protocol,
     separation_with_fallback,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "allocation_sweeps",
     "attribute_names",
     "bound_checks",
+    "check_estimators",
     "correlation_table",
     "feasible_k",
     "pretrained_embeddings",

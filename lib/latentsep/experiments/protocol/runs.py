@@ -82,7 +82,7 @@ class ProtocolResult:
         return (self.k_train, self.k_val) != self.k_requested
 
 
-def _check_estimators(estimators: Sequence[str]) -> list[str]:
+def check_estimators(estimators: Sequence[str]) -> list[str]:
     estimators = list(estimators)
     if not estimators:
         raise ValueError(f"estimators is empty; choose from {list(ESTIMATORS)}.")
@@ -198,7 +198,7 @@ def run_protocol(
     -------
     ProtocolResult
     """
-    estimators = _check_estimators(estimators)
+    estimators = check_estimators(estimators)
     names = list(data.attributes.columns) if attributes is None else list(attributes)
     seconds = {}
     started = time.perf_counter()
