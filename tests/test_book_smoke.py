@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from latentsep import bookrun, browsercheck
-from latentsep.pages import chapter_slug
+from latentsep.booktools import bookrun, browsercheck
+from latentsep.booktools.pages import chapter_slug
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "_build" / "smoke"

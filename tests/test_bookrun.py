@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from latentsep import bookrun
+from latentsep.booktools import bookrun
 
 CHAPTER = """# ---
 # jupyter:

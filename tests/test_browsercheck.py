@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from latentsep import browsercheck
+from latentsep.booktools import browsercheck
 
 FINE = {"width": 1265, "scrollWidth": 1265, "wide": [], "verdicts": [], "found": [], "code": []}
 

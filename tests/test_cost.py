@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from latentsep import cost
+from latentsep.booktools import cost
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,5 @@
 """What readers meet first: readable chapters, findings boxes, status and landing pages
-(latentsep.pages, latentsep.overview_pages)."""
+(latentsep.booktools.pages, latentsep.booktools.overview_pages)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from latentsep import bookrun, overview_pages, pages
+from latentsep.booktools import bookrun, overview_pages, pages
 from latentsep.report import Claim, read_claims, write_claims
 
 SETUP = "from pathlib import Path\n\nimport numpy as np\n\n\ndef helper(x):\n    return x\n"
@@ -182,7 +182,7 @@ def test_changing_a_claim_file_changes_the_staged_pages(staged_project: bookrun.
 def test_status_filter_shows_only_the_chosen_verdict_in_chromium(tmp_path: Path) -> None:
     from bs4 import BeautifulSoup
 
-    from latentsep import browsercheck
+    from latentsep.booktools import browsercheck
 
     chromium = browsercheck.find_chromium()
     if chromium is None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from latentsep import preflight as pf
+from latentsep.booktools import preflight as pf
 from latentsep.encoders import missing_weights
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def test_missing_paper_weights_are_a_problem_except_in_the_rehearsal() -> None:
 
 
 def test_a_full_run_with_a_wrong_root_stops_within_30_seconds(tmp_path: Path) -> None:
-    """Acceptance 3, end to end through ``python -m latentsep.bookrun execute --profile full``."""
+    """Acceptance 3, end to end through ``python -m latentsep.booktools.bookrun execute --profile full``."""
     (tmp_path / "book").mkdir()
     (tmp_path / "_toc.yml").write_text("root: book/index\n")
     for source in (ROOT / "book").glob("[0-9][0-9]_*.py"):
@@ -96,7 +96,7 @@ def test_a_full_run_with_a_wrong_root_stops_within_30_seconds(tmp_path: Path) ->
     env = {**os.environ, **GOOD, "LATENTSEP_HAM10000": str(FIXTURES / "civilcomments"),
            "PYTHONPATH": str(ROOT / "lib")}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "latentsep.bookrun", "execute", "--profile",
+    done = subprocess.run([sys.executable, "-m", "latentsep.booktools.bookrun", "execute", "--profile",
                            "full", "--root", str(tmp_path)], env=env, capture_output=True,
                           text=True, timeout=120)
     seconds = time.perf_counter() - started

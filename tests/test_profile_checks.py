@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from latentsep import bookrun
-from latentsep.profile_checks import check_chapter_parameters, parameter_problems
+from latentsep.booktools import bookrun
+from latentsep.booktools.profile_checks import check_chapter_parameters, parameter_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ import jupytext
 import pytest
 import yaml
 
-from latentsep.bookrun import COMMON_PARAMETERS, Project, load_profile
-from latentsep.pages import chapter_slug
+from latentsep.booktools.bookrun import COMMON_PARAMETERS, Project, load_profile
+from latentsep.booktools.pages import chapter_slug
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = Project(ROOT)

@@ -27,7 +27,7 @@ def _sidecars(cache: Path) -> dict[Path, tuple[int, int]]:
 
 
 def _rehearse(root: Path, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "latentsep.rehearse", "--only", CHAPTER,
+    return subprocess.Popen([sys.executable, "-m", "latentsep.booktools.rehearse", "--only", CHAPTER,
                              "--root", str(root)], env=env, cwd=root, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
 

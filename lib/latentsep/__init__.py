@@ -19,7 +19,7 @@ Main entry points
 
 from importlib.metadata import PackageNotFoundError, version
 
-# Torch-free entry points only: `python -m latentsep.bookrun` and the CLI should not pay for torch.
+# Torch-free entry points only: `python -m latentsep.booktools.bookrun` and the CLI should not pay for torch.
 # The advisor (which trains heads) is `latentsep.advisor.advise`.
 from latentsep.separation import latent_separation, marginal_tv, separation_table
 from latentsep.transfer import transfer_table

@@ -43,7 +43,7 @@ def _offline_renderer(spec: dict, **_: object) -> dict:
 
 
 def enable_offline_renderer() -> None:
-    """Render charts against the local vega bundle (see ``latentsep.bookrun.write_vega_bundle``)."""
+    """Render charts against the local vega bundle (see ``latentsep.booktools.bookrun.write_vega_bundle``)."""
     if _RENDERER not in alt.renderers.names():
         alt.renderers.register(_RENDERER, _offline_renderer)
     alt.renderers.enable(_RENDERER)

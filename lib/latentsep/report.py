@@ -2,7 +2,7 @@
 
 A chapter states, before computing anything, a rule for "reproduced" for each claim; after computing,
 it records our value (with its 95 % CI) next to the paper's. ``write_claims`` stores the list as JSON
-under ``results/<profile>/claims/<chapter>.json``; :mod:`latentsep.pages` renders every such file
+under ``results/<profile>/claims/<chapter>.json``; :mod:`latentsep.booktools.pages` renders every such file
 into the book's reproduction-status page, each chapter's findings box and the landing page. Nothing
 on those pages is typed by hand.
 """

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
-from latentsep.pages import (
+from latentsep.booktools.pages import (
     VERDICT_COLOURS,
     VERDICTS,
     chapter_slug,

@@ -5,7 +5,7 @@ page shows no traceback or error output, that math was typeset, and what a reade
 the page body does not overflow horizontally, every verdict cell of the status page lies inside the
 viewport, no visible code cell holds only imports, and a chapter's "What we found" box starts on its
 first screen. It saves a screenshot of each page's first screen.
-Command line: ``python -m latentsep.browsercheck _build/html [more pages.html]``.
+Command line: ``python -m latentsep.booktools.browsercheck _build/html [more pages.html]``.
 
 ``--dump-dom`` alone cannot measure layout, so each page is opened as a temporary copy (next to the
 original, so relative links still resolve) with :data:`MEASURE_SCRIPT` appended: once the page has
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-from latentsep.pages import only_imports
+from latentsep.booktools.pages import only_imports
 
 CHROMIUM_FLAGS = (
     "--headless",

@@ -7,11 +7,11 @@ changes: a hash of its source, the library's source, its parameters, the data ma
 stamps of the chapters before it (later chapters read earlier chapters' results).
 
 ``build`` stages the executed notebooks, made readable, and a generated reproduction-status page in
-``chapters/`` and the landing page in ``index.md`` (:mod:`latentsep.pages`), writes the offline
+``chapters/`` and the landing page in ``index.md`` (:mod:`latentsep.booktools.pages`), writes the offline
 vega bundle to ``_static/``, runs ``jupyter-book build -W``
 and scans the produced HTML for error outputs.
 
-Command line: ``python -m latentsep.bookrun {execute,build,check} --profile quick``.
+Command line: ``python -m latentsep.booktools.bookrun {execute,build,check} --profile quick``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import yaml
 
-from latentsep import overview_pages, pages
+from latentsep.booktools import overview_pages, pages
+from latentsep.booktools.profile_checks import check_chapter_parameters
 from latentsep.fileio import atomic_write_text
-from latentsep.profile_checks import check_chapter_parameters
 from latentsep.report import read_claims
 
 COMMON_PARAMETERS = ("PROFILE", "DATA_DIR", "CACHE_DIR", "RESULTS_DIR")
@@ -243,8 +243,8 @@ def _is_current(out_dir: Path, stem: str, stamps: dict[str, str]) -> bool:
 def _before_heavy_work(project: Project, profile: str, stems: list[str]) -> None:
     """Preflight and cost estimate of the chapters about to run (``PreflightFailed`` is a
     ``ValueError``)."""
-    from latentsep.cost import report_before_run
-    from latentsep.preflight import preflight
+    from latentsep.booktools.cost import report_before_run
+    from latentsep.booktools.preflight import preflight
 
     chapters = load_profile(project, profile)["chapters"]
     selected, rows = {s: chapters.get(s) or {} for s in stems}, {}
@@ -284,7 +284,7 @@ def write_vega_bundle(project: Project) -> Path:
 
 
 def stage(project: Project, profile: str) -> None:
-    """Fill ``chapters/`` with the profile's notebooks, made readable (see :mod:`latentsep.pages`),
+    """Fill ``chapters/`` with the profile's notebooks, made readable (see :mod:`latentsep.booktools.pages`),
     and the status page, and write the landing page ``index.md`` from ``book/index.md``."""
     staged = project.root / STAGED
     if staged.exists():
@@ -361,7 +361,8 @@ def html_problems(html_dir: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m latentsep.bookrun", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m latentsep.booktools.bookrun",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["execute", "build", "stamps"])
     parser.add_argument("--profile", default=os.environ.get("PROFILE", "quick"))
     parser.add_argument("--root", type=Path, default=None)

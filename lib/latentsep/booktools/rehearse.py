@@ -6,9 +6,9 @@ data folder ``cache/rehearsal/data`` whose ``mnist/raw/`` holds Fashion-MNIST's 
 user's full MNIST goes (so the paper's unscaled split sizes and K = 23,840 run) and whose
 ``tabular/`` links to the project's Adult and COMPAS. It returns the ``LATENTSEP_*`` variables a
 user would set for the real data; :func:`main` sets them and executes the ``rehearsal`` profile
-(``params/rehearsal.yaml``) through :func:`latentsep.bookrun.execute`, preflight included.
+(``params/rehearsal.yaml``) through :func:`latentsep.booktools.bookrun.execute`, preflight included.
 
-Command line: ``python -m latentsep.rehearse [--only STEM ...] [--force]``.
+Command line: ``python -m latentsep.booktools.rehearse [--only STEM ...] [--force]``.
 """
 
 from __future__ import annotations
@@ -71,10 +71,10 @@ def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR) -> dict[
 def main(argv: list[str] | None = None) -> int:
     """Prepare the data, set the variables, then ``bookrun execute --profile rehearsal`` with the
     remaining arguments (``--only``, ``--force``)."""
-    from latentsep.bookrun import Project
-    from latentsep.bookrun import main as bookrun_main
+    from latentsep.booktools.bookrun import Project
+    from latentsep.booktools.bookrun import main as bookrun_main
 
-    parser = argparse.ArgumentParser(prog="python -m latentsep.rehearse",
+    parser = argparse.ArgumentParser(prog="python -m latentsep.booktools.rehearse",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--root", type=Path, default=None)
     args, rest = parser.parse_known_args(argv)

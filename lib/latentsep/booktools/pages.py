@@ -1,7 +1,7 @@
 """What a reader of the built book sees first: findings boxes, provenance, status and landing pages.
 
 The chapter sources in ``book/`` stay plain notebooks; everything here is applied to their executed
-copies when :func:`latentsep.bookrun.stage` puts them into the book, so every number shown is read
+copies when :func:`latentsep.booktools.bookrun.stage` puts them into the book, so every number shown is read
 from the results of that very execution and nothing is typed by hand:
 
 - :func:`readable_notebook` hides the plumbing (imports, claim bookkeeping) behind a "show code"
@@ -9,7 +9,7 @@ from the results of that very execution and nothing is typed by hand:
   line per claim, with its verdict badge, linking to the section that holds the claim) and a
   provenance line (profile, data source, commit, execution date, time taken);
 - the status and landing pages, built from all chapters' claims, are in
-  :mod:`latentsep.overview_pages`.
+  :mod:`latentsep.booktools.overview_pages`.
 
 Links between pages are raw HTML anchors (``chapters/<slug>.html``): the strict Sphinx build sees
 no cross-reference it could fail to resolve.
