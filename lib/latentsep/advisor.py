@@ -315,6 +315,23 @@ def advise(
     Returns
     -------
     AdviceReport
+
+    Examples
+    --------
+    A pilot sample where ``site`` moves the label to another latent direction (a head trained on
+    one site fails on the other) and ``coin`` is the paper's Random attribute:
+
+    >>> rng = np.random.default_rng(0)
+    >>> y, site, coin = rng.integers(0, 2, (3, 600))
+    >>> z = rng.normal(size=(600, 4))
+    >>> z[:, 0] += 2.0 * y * (site == 0)
+    >>> z[:, 1] += 2.0 * y * (site == 1) + 1.5 * site
+    >>> table = pd.DataFrame({"y": y, "site": site, "coin": coin})
+    >>> report = advise(z, table, label="y", n_permutations=20, n_bootstrap=20)
+    >>> print(report.table[["attribute", "action"]].to_string(index=False))
+    attribute    action
+         site   balance
+         coin no action
     """
     start = time.perf_counter()
     calibration = calibration if calibration is not None else load_calibration()
