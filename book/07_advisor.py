@@ -86,8 +86,7 @@ from latentsep.plotting import dodged_intervals, enable_offline_renderer, xy_wit
 from latentsep.report import claims_table, write_claims
 
 enable_offline_renderer()
-pd.set_option("display.precision", 3)
-pd.set_option("display.max_colwidth", 80)
+pd.set_option("display.precision", 3, "display.max_colwidth", 80)
 tables_dir = Path(RESULTS_DIR) / "tables"
 tables_dir.mkdir(parents=True, exist_ok=True)
 

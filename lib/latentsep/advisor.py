@@ -61,6 +61,9 @@ from latentsep.checks import as_2d_float, check_fraction, check_positive_int
 from latentsep.separation import separation_table
 from latentsep.transfer import transfer_table
 
+__all__ = ["ACTIONS", "RULES", "AdviceReport", "Comparison", "advise", "binary_label",
+           "comparison_separation", "comparisons"]
+
 ACTIONS = ("collect", "balance", "verify", "no action")
 MISSING = ("error", "drop")
 RULES = (
@@ -202,7 +205,7 @@ class AdviceReport:
         excess_ci_low, excess_ci_high, p_value, n_components, transfer_gap, transfer_ci_low,
         transfer_ci_high, own_0, own_1, other_0, other_1, predicted, pi_low, pi_high, action,
         recommendation`` (+ ``measured, measured_ci_low, measured_ci_high, k_train, within_pi,
-        verdict`` after verification, see :func:`judge`).
+        verdict`` after verification, see :func:`~latentsep.advisor_validation.judge`).
     inputs : dict
         Sample size, dimensions, label and its classes, attribute columns.
     settings : dict
@@ -307,10 +310,11 @@ def advise(
     missing : {"error", "drop"}
         What to do with missing attribute values (see :func:`comparisons`).
     verify : bool
-        Also run a small allocation sweep per comparison on the pilot sample (:func:`verify_advice`)
-        and report the measured sensitivity next to the prediction.
+        Also run a small allocation sweep per comparison on the pilot sample
+        (:func:`~latentsep.advisor_validation.verify_advice`) and report the measured sensitivity
+        next to the prediction.
     verify_options : mapping, optional
-        Keywords of :func:`verify_advice`.
+        Keywords of :func:`~latentsep.advisor_validation.verify_advice`.
 
     Returns
     -------

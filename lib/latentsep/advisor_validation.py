@@ -27,6 +27,9 @@ from latentsep.sweep import SweepSpec, run_sweep
 if TYPE_CHECKING:
     from latentsep.advisor import Comparison
 
+__all__ = ["VERDICTS", "VERIFY_HEAD", "judge", "pair_concordance", "rank_agreement",
+           "verify_advice"]
+
 # Pilot-sized fine-tuning sets (hundreds to a few thousand rows) give the paper's settings (lr
 # 1.6e-3, batch 128) only a few steps per epoch, too few to move a Kaiming-initialised head; a
 # larger step and smaller batches train it within the epoch budget.
