@@ -451,42 +451,48 @@ class StudyResults:
     profile: str
 
 
+def _ranking_claim(claim_id: str, description: str, agreement: Mapping[str, Any],
+                   note: str) -> Claim:
+    """A pooled within-dataset Spearman ρ, reproduced when ρ > 0 with its CI above 0."""
+    rho, (low, high) = agreement["spearman"], agreement["ci"]
+    return Claim(claim_id=claim_id, description=description, paper=PAPER["ranking"],
+                 rule="ρ > 0 with its 95 % bootstrap CI above 0", ours=rho, ci=(low, high),
+                 reproduced=verdict([rho, low], rho > 0 and low > 0), note=note)
+
+
 def check_claims(results: StudyResults) -> list[Claim]:
     """Chapter 07's claims: ranking agreement of the advisor and of separation alone, decisive
     pairs ordered and prediction-interval coverage, each with its rule's verdict."""
-    advisor, separation = results.agreements["predicted"], results.agreements["excess"]
+    advisor = results.agreements["predicted"]
     pairs, by_separation = results.decisive["predicted"], results.decisive["excess"]
     within = results.comparison["within_pi"]
     coverage = float(within.mean())
-    positive = "ρ > 0 with its 95 % bootstrap CI above 0"
+    decisive = Claim(
+        claim_id="advisor.ranking.decisive_pairs",
+        description="Share of decisive pairs (measured CIs do not overlap, same dataset) that the "
+        "advisor orders correctly",
+        paper=PAPER["ours"], rule=f"at least {MIN_SHARE:.2f}",
+        note=f"no decisive pair on profile {results.profile}.")
+    if pairs["pairs"]:
+        decisive.ours, decisive.ci = pairs["share"], pairs["ci"]
+        decisive.reproduced = verdict([pairs["share"]], pairs["share"] >= MIN_SHARE)
+        decisive.note = (f"{pairs['agree']} of {pairs['pairs']} decisive pairs; the separation "
+                         f"excess alone orders {by_separation['agree']}.")
     return [
-        Claim(claim_id="advisor.ranking.spearman",
-              description="Spearman ρ between the advisor's predicted sensitivity and the "
-              "sensitivity measured by allocation sweeps, within datasets, pooled over datasets",
-              paper=PAPER["ranking"], rule=positive, ours=advisor["spearman"], ci=advisor["ci"],
-              reproduced=verdict([advisor["spearman"], advisor["ci"][0]],
-                                 advisor["spearman"] > 0 and advisor["ci"][0] > 0),
-              note=f"within-dataset Spearman, {advisor['n']} (dataset, attribute) pairs from "
-              f"{advisor['groups']} datasets ({', '.join(results.datasets)}); profile "
-              f"{results.profile}."),
-        Claim(claim_id="advisor.ranking.separation_only",
-              description="Spearman ρ between the separation excess alone and the measured "
-              "sensitivity, within datasets, pooled over datasets",
-              paper=PAPER["ranking"], rule=positive, ours=separation["spearman"],
-              ci=separation["ci"],
-              reproduced=verdict([separation["spearman"], separation["ci"][0]],
-                                 separation["spearman"] > 0 and separation["ci"][0] > 0),
-              note=f"histogram TV excess over the permutation null on the same pilot samples; "
-              f"profile {results.profile}."),
-        Claim(claim_id="advisor.ranking.decisive_pairs",
-              description="Share of decisive pairs (measured CIs do not overlap, same dataset) "
-              "that the advisor orders correctly",
-              paper=PAPER["ours"], rule=f"at least {MIN_SHARE:.2f}",
-              **({"ours": pairs["share"], "ci": pairs["ci"],
-                  "reproduced": verdict([pairs["share"]], pairs["share"] >= MIN_SHARE),
-                  "note": f"{pairs['agree']} of {pairs['pairs']} decisive pairs; the separation "
-                  f"excess alone orders {by_separation['agree']}."} if pairs["pairs"] else
-                 {"note": f"no decisive pair on profile {results.profile}."})),
+        _ranking_claim(
+            "advisor.ranking.spearman",
+            "Spearman ρ between the advisor's predicted sensitivity and the sensitivity measured "
+            "by allocation sweeps, within datasets, pooled over datasets", advisor,
+            f"within-dataset Spearman, {advisor['n']} (dataset, attribute) pairs from "
+            f"{advisor['groups']} datasets ({', '.join(results.datasets)}); profile "
+            f"{results.profile}."),
+        _ranking_claim(
+            "advisor.ranking.separation_only",
+            "Spearman ρ between the separation excess alone and the measured sensitivity, within "
+            "datasets, pooled over datasets", results.agreements["excess"],
+            f"histogram TV excess over the permutation null on the same pilot samples; profile "
+            f"{results.profile}."),
+        decisive,
         Claim(claim_id="advisor.prediction_interval.coverage",
               description="Share of measured sensitivities inside the advisor's 95 % prediction "
               "interval (calibration refitted without the dataset in question)",
