@@ -283,23 +283,10 @@ def advise_pilots(
 def compare_with_sweeps(
     reports: Mapping[str, AdviceReport], summary: pd.DataFrame, min_effect: float
 ) -> pd.DataFrame:
-    """Chapter 07: every advice row next to its measured sensitivity, judged
-    (:func:`~latentsep.advisor_validation.judge`) and ranked within its dataset.
-
-    Parameters
-    ----------
-    reports : mapping of AdviceReport
-        By dataset.
-    summary : DataFrame
-        :func:`sweep_summary` (``dataset, attribute, sensitivity, sensitivity_ci_low/high``).
-    min_effect : float
-
-    Returns
-    -------
-    DataFrame
-        The advice columns, ``dataset``, ``measured, measured_ci_low, measured_ci_high``,
-        ``within_pi, verdict`` and ``measured_rank`` (1 = most sensitive).
-    """
+    """Chapter 07: every advice row (``reports`` by dataset) next to its measured sensitivity
+    (``summary``: :func:`sweep_summary`), judged (:func:`~latentsep.advisor_validation.judge`;
+    adds ``within_pi, verdict``) and ranked within its dataset (``measured_rank``, 1 = most
+    sensitive)."""
     measured = summary[["dataset", "attribute", "sensitivity", "sensitivity_ci_low",
                         "sensitivity_ci_high"]].rename(columns={
                             "sensitivity": "measured", "sensitivity_ci_low": "measured_ci_low",
@@ -429,20 +416,9 @@ def save_pilot(pilot: PilotStudy, directory: str | Path, stem: str) -> tuple[Pat
 
 @dataclass
 class StudyResults:
-    """What chapter 07's claims are checked on.
-
-    Attributes
-    ----------
-    comparison : DataFrame
-        :func:`compare_with_sweeps` (``within_pi`` is used).
-    agreements : dict
-        :func:`agreement_table`'s pooled results by predictor (``"predicted"``, ``"excess"``):
-        ``spearman``, ``ci``, ``n``, ``groups``.
-    decisive : dict
-        :func:`decisive_pairs` (``pairs``, ``agree``, ``share``, ``ci`` per predictor).
-    datasets : list of str
-    profile : str
-    """
+    """What chapter 07's claims are checked on: the :func:`compare_with_sweeps` table (its
+    ``within_pi``), the pooled :func:`agreement_table` results and the :func:`decisive_pairs`, each
+    by predictor column (``"predicted"``, ``"excess"``), the datasets in order and the profile."""
 
     comparison: pd.DataFrame
     agreements: Mapping[str, Mapping[str, Any]]
