@@ -117,7 +117,8 @@ def xy_with_intervals(
     y_title: str | None = None,
     title: str = "",
 ) -> alt.Chart:
-    """Points with an interval on both axes and the dashed line y = x (predicted vs measured).
+    """Points with an interval on both axes and the dashed line y = x (chapter 07: predicted vs
+    measured sensitivity).
 
     Parameters
     ----------
@@ -158,7 +159,7 @@ def dodged_intervals(
     title: str = "",
 ) -> alt.Chart:
     """Horizontal point estimates with CIs, one row per ``category``, its ``group`` levels side by
-    side within the row and coloured."""
+    side within the row and coloured (chapter 07: ranking agreement per dataset and predictor)."""
     base = alt.Chart(df).encode(y=alt.Y(f"{category}:N", title=None), color=alt.Color(f"{group}:N"),
                                 yOffset=f"{group}:N")
     return (
