@@ -75,48 +75,21 @@ SEED = 0
 
 # %%
 import json
-from dataclasses import replace
 from pathlib import Path
 
-import altair as alt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from latentsep.advisor import (
-    VERIFY_HEAD,
-    advise,
-    calibration_chart,
-    judge,
-    pair_concordance,
-    rank_agreement,
-)
-from latentsep.allocation import split_indices
-from latentsep.calibration import fit_calibration, load_calibration
+from latentsep.advice_report import calibration_chart
+from latentsep.calibration import load_calibration
 from latentsep.cli import main as latentsep_cli
-from latentsep.experiments.foundation import (
-    dataset_roots,
-    foundation_embeddings,
-    frozen_splits,
-    load_real_dataset,
-    real_protocol,
-    run_frozen_protocol,
-    run_real_dataset,
-)
-from latentsep.experiments.tabular import (
-    protocol_summaries,
-    run_protocol,
-    tabular_mlp_factory,
-    tabular_protocol,
-)
-from latentsep.models.training import PretrainConfig
-from latentsep.plotting import enable_offline_renderer
-from latentsep.report import Claim, claims_table, write_claims
-from latentsep.stats import correlate
+from latentsep.experiments import advisor_study as study
+from latentsep.experiments.foundation import dataset_roots
+from latentsep.plotting import dodged_intervals, enable_offline_renderer, xy_with_intervals
+from latentsep.report import claims_table, write_claims
 
 enable_offline_renderer()
-pd.set_option("display.precision", 3)
-pd.set_option("display.max_colwidth", 80)
+pd.set_option("display.precision", 3, "display.max_colwidth", 80)
 tables_dir = Path(RESULTS_DIR) / "tables"
 tables_dir.mkdir(parents=True, exist_ok=True)
 
@@ -141,40 +114,10 @@ tables_dir.mkdir(parents=True, exist_ok=True)
 # - **false alarm**: the advisor said "balance" or "collect", but the measured CI lies below
 #   `MIN_EFFECT`;
 # - **outside interval**: the measured value falls outside the prediction interval.
-
-# %%
-claims = {
-    "ranking": Claim(
-        claim_id="advisor.ranking.spearman",
-        description="Spearman ρ between the advisor's predicted sensitivity and the sensitivity "
-        "measured by allocation sweeps, within datasets, pooled over datasets",
-        paper="separation ranks attributes by balancing gain (§5.5, qualitative)",
-        rule="ρ > 0 with its 95 % bootstrap CI above 0",
-    ),
-    "separation": Claim(
-        claim_id="advisor.ranking.separation_only",
-        description="Spearman ρ between the separation excess alone and the measured "
-        "sensitivity, within datasets, pooled over datasets",
-        paper="separation ranks attributes by balancing gain (§5.5, qualitative)",
-        rule="ρ > 0 with its 95 % bootstrap CI above 0",
-    ),
-    "pairs": Claim(
-        claim_id="advisor.ranking.decisive_pairs",
-        description="Share of decisive pairs (measured CIs do not overlap, same dataset) that "
-        "the advisor orders correctly",
-        paper="— (ours)",
-        rule="at least 0.80",
-    ),
-    "coverage": Claim(
-        claim_id="advisor.prediction_interval.coverage",
-        description="Share of measured sensitivities inside the advisor's 95 % prediction "
-        "interval (calibration refitted without the dataset in question)",
-        paper="— (ours)",
-        rule="at least 0.80",
-    ),
-}
-
-# %% [markdown]
+#
+# The four rules are written once, in `latentsep.experiments.advisor_study.check_claims`, and
+# checked at the end of the chapter.
+#
 # ## The data and the measured sweeps
 #
 # For each dataset, the held-out test part is split in two halves, stratified by label. One half
@@ -186,46 +129,17 @@ claims = {
 # learning rate 0.01, batch 32). The paper's settings (learning rate 1.6·10⁻³, batch 128) give a
 # head only a few optimiser steps per epoch at these fine-tuning sizes, which is too few to train
 # it. The separation is measured with the calibration's estimator: histogram TV with pooled
-# edges, 70 % PCA and 50 bins.
+# edges, 70 % PCA and 50 bins. COMPAS gets a larger held-out part (`study.FRACTIONS`), so that
+# its smallest class-group cell still has the 50 pilot rows the separation estimator needs.
 
 # %%
-def halves(rows: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``rows`` split into a pilot half and a scoring half, stratified by label."""
-    pilot, scored = split_indices(len(rows), [0.5, 0.5], SEED, stratify=labels[rows])
-    return rows[pilot], rows[scored]
-
-
-# COMPAS's smallest class-group cell is ~5 % of its rows and the separation estimator needs 50
-# per cell, so its pilot half needs a larger held-out part than the default split gives it.
-FRACTIONS = {"compas": {"pretrain_train": 0.15, "pretrain_val": 0.05, "test": 0.40, "pool": 0.32,
-                        "val_pool": 0.08}}
-protocol = {"alphas": ALPHAS, "k_train": K_TRAIN, "k_val": K_VAL, "cache_dir": CACHE_DIR,
-            "estimators": ("histogram/pooled",), "n_permutations": N_PERMUTATIONS,
-            "n_bootstrap": N_BOOTSTRAP}
-pilots, results, sources = {}, {}, {}
-for name in FOUNDATION_DATASETS:
-    z, table = foundation_embeddings(name, DATA_DIR, CACHE_DIR, N_IMAGES, IMAGE_SIZE, SEED)
-    attributes = table.drop(columns=["source_index", "source_label", "y"])
-    y = table["y"].to_numpy()
-    splits = frozen_splits(y, seed=SEED)
-    pilot, splits["test"] = halves(splits["test"], y)
-    results[name] = run_frozen_protocol(name, z, y, attributes, splits, seeds=SWEEP_SEEDS,
-                                        head=VERIFY_HEAD, seed=SEED, **protocol)
-    pilots[name] = (z[pilot], table.iloc[pilot][["y", *attributes.columns]].reset_index(drop=True))
-    sources[name] = (f"{N_IMAGES:,} images, frozen EfficientNet-Lite0 (ImageNet) at "
-                     f"{IMAGE_SIZE} px, {z.shape[1]}-d")
-for name in TABULAR_DATASETS:
-    data = tabular_protocol(name, DATA_DIR, fractions=FRACTIONS.get(name), seed=SEED)
-    pilot, scored = halves(data.splits["test"], data.y)
-    data = replace(data, splits={**data.splits, "test": scored})
-    results[name] = run_protocol(
-        data, tabular_mlp_factory(data.x.shape[1]), seeds=SWEEP_SEEDS,
-        config=PretrainConfig(max_epochs=PRETRAIN_EPOCHS, num_threads=1), head=VERIFY_HEAD,
-        **protocol)
-    encoder = results[name].runs[SWEEP_SEEDS[0]]  # a practitioner has one encoder
-    pilots[name] = (encoder.z[pilot], data.attributes.iloc[pilot].assign(y=data.y[pilot])
-                    .reset_index(drop=True))
-    sources[name] = f"{data.n:,} rows, TabularMLP pre-trained {PRETRAIN_EPOCHS} epochs, 64-d"
+settings = study.StudySettings(seeds=SWEEP_SEEDS, alphas=ALPHAS, k_train=K_TRAIN, k_val=K_VAL,
+                               cache_dir=CACHE_DIR, n_permutations=N_PERMUTATIONS,
+                               n_bootstrap=N_BOOTSTRAP, seed=SEED)
+pilots = study.foundation_pilots(FOUNDATION_DATASETS, settings, data_dir=DATA_DIR,
+                                 n_images=N_IMAGES, image_size=IMAGE_SIZE)
+pilots |= study.tabular_pilots(TABULAR_DATASETS, settings, data_dir=DATA_DIR,
+                               pretrain_epochs=PRETRAIN_EPOCHS)
 
 # %% [markdown]
 # ### Your own MIMIC-CXR and CivilComments
@@ -236,35 +150,18 @@ for name in TABULAR_DATASETS:
 # an MLP head on the frozen embeddings.
 
 # %%
-for name in REAL_DATASETS:
-    dataset = load_real_dataset(name, seed=SEED, **REAL_ADAPTER.get(name, {}))
-    if dataset is None:
-        display(Markdown(f"**Skipped `{name}`**: its root is not set. The variables this chapter "
-                         "reads are listed below."))
-        display(dataset_roots())
-        continue
-    data = real_protocol(dataset, cache_dir=CACHE_DIR, max_rows=REAL_MAX_ROWS, seed=SEED,
-                         weights=REAL_WEIGHTS, image_size=REAL_IMAGE_SIZE.get(name))
-    pilot, scored = halves(data.splits["test"], data.y)
-    data = replace(data, splits={**data.splits, "test": scored})
-    results[name] = run_real_dataset(data, mode="frozen", seeds=SWEEP_SEEDS, **protocol)
-    pilots[name] = (data.x[pilot], data.attributes.iloc[pilot].assign(y=data.y[pilot])
-                    .reset_index(drop=True))
-    sources[name] = data.source
-if not REAL_DATASETS:
-    display(Markdown("*MIMIC-CXR and CivilComments run in the `full` profile only, and only when "
-                     "their roots are set; this profile (`" + PROFILE + "`) skips them.*"))
+real, skipped = study.real_pilots(REAL_DATASETS, settings, max_rows=REAL_MAX_ROWS,
+                                  adapter=REAL_ADAPTER, image_size=REAL_IMAGE_SIZE,
+                                  weights=REAL_WEIGHTS)
+pilots |= real
+display(Markdown(study.real_datasets_note(REAL_DATASETS, skipped, PROFILE)))
+if skipped:
+    display(dataset_roots())
 
 # %%
-summaries = []
-for name, result in results.items():
-    table = protocol_summaries(result, ("balanced_accuracy",))
-    summaries.append(table.assign(dataset=name))
-summary = pd.concat(summaries, ignore_index=True)
+summary = study.sweep_summary(pilots)
 summary.to_parquet(tables_dir / "07_advisor_summary.parquet")
-pd.DataFrame([{"dataset": n, "source": sources[n], "pilot rows": len(pilots[n][0]),
-               "K_train used": r.k_train, "K_val used": r.k_val,
-               "capped": "yes" if r.capped else "no"} for n, r in results.items()])
+study.pilot_overview(pilots)
 
 # %% [markdown]
 # When a group is too small to fill a fine-tuning set of `K_TRAIN` rows at α = 1, the sweeps use
@@ -277,40 +174,18 @@ pd.DataFrame([{"dataset": n, "source": sources[n], "pilot rows": len(pilots[n][0
 # same embeddings as a dataset here: chapter 04 sweeps coloured MNIST through the same frozen
 # EfficientNet-Lite0, and it pre-trains its own Adult and COMPAS encoders on the same rows. Before
 # advising on a dataset we therefore refit the calibration **without those points** (leave one
-# dataset out). Chapter 03's coloured MNIST stays in for this chapter's coloured MNIST: its
-# encoder is a CNN trained on the digits, so its embeddings, gaps and sweeps are its own.
+# dataset out, `study.calibration_without`). Chapter 03's coloured MNIST stays in for this
+# chapter's coloured MNIST: its encoder is a CNN trained on the digits, so its embeddings, gaps
+# and sweeps are its own.
 
 # %%
 shipped = load_calibration()
-display(Markdown(
-    f"Shipped calibration: {shipped.n_points} points from "
-    f"{', '.join(shipped.provenance.get('chapters', []))} (profile "
-    f"{shipped.provenance.get('profile')}, commit {str(shipped.provenance.get('commit'))[:10]}); "
-    f"sensitivity = {shipped.intercept:.4f} + {shipped.slope:.4f} · transfer gap, residual SD "
-    f"{shipped.residual_sd:.4f}, within-dataset R² {shipped.r2:.2f}."))
+display(Markdown(study.calibration_note(shipped)))
 calibration_chart(shipped)
 
 # %%
-SAME_EMBEDDINGS = {"coloured_mnist": ["coloured_mnist_efficientnet"], "adult": ["adult"],
-                   "compas": ["compas"]}
-
-
-def without(dataset: str):
-    """The shipped calibration refitted without the points on ``dataset``'s embeddings."""
-    dropped = SAME_EMBEDDINGS.get(dataset, [dataset])
-    keep = shipped.points[~shipped.points["dataset"].isin(dropped)]
-    if len(keep) == len(shipped.points):
-        return shipped
-    return fit_calibration(keep, provenance={**shipped.provenance, "left_out": dropped})
-
-
-reports = {}
-for name, (z, table) in pilots.items():
-    reports[name] = advise(z, table, label="y", attributes=[c for c in table.columns if c != "y"],
-                           calibration=without(name), n_permutations=N_PERMUTATIONS,
-                           n_bootstrap=N_BOOTSTRAP, seed=SEED, min_effect=MIN_EFFECT,
-                           missing="drop")
-    print(f"{name}: advised in {reports[name].seconds['total']:.1f} s")
+reports = study.advise_pilots(pilots, shipped, settings, min_effect=MIN_EFFECT)
+{name: f"advised in {report.seconds['total']:.1f} s" for name, report in reports.items()}
 
 # %% [markdown]
 # This is what a practitioner sees for one dataset, as printed on the terminal:
@@ -330,36 +205,18 @@ reports[example].charts()["sensitivity"]
 # ## Advice against measurement
 
 # %%
-measured = summary[["dataset", "attribute", "sensitivity", "sensitivity_ci_low",
-                    "sensitivity_ci_high"]].rename(columns={
-                        "sensitivity": "measured", "sensitivity_ci_low": "measured_ci_low",
-                        "sensitivity_ci_high": "measured_ci_high"})
-advice = pd.concat([r.table.assign(dataset=n) for n, r in reports.items()], ignore_index=True)
-comparison = judge(advice.merge(measured, on=["dataset", "attribute"], how="inner",
-                                validate="one_to_one"), MIN_EFFECT)
-comparison["measured_rank"] = comparison.groupby("dataset")["measured"].rank(ascending=False)
-shown = ["dataset", "attribute", "excess", "transfer_gap", "predicted", "pi_low", "pi_high", "action",
-         "measured", "measured_ci_low", "measured_ci_high", "rank", "measured_rank", "verdict"]
+comparison = study.compare_with_sweeps(reports, summary, MIN_EFFECT)
 comparison.to_parquet(tables_dir / "07_advisor_comparison.parquet")
-comparison[shown]
+comparison[study.COMPARISON_COLUMNS]
 
 # %%
-lo, hi = comparison[["pi_low", "measured_ci_low"]].min().min(), comparison[
-    ["pi_high", "measured_ci_high"]].max().max()
-base = alt.Chart(comparison).encode(color=alt.Color("dataset:N"))
-(
-    base.mark_rule(opacity=0.5).encode(
-        x=alt.X("predicted:Q", title="predicted sensitivity (95 % prediction interval)"),
-        y=alt.Y("measured_ci_low:Q", title="measured sensitivity (95 % CI over seeds)"),
-        y2="measured_ci_high")
-    + base.mark_rule(opacity=0.5).encode(x="pi_low:Q", x2="pi_high:Q", y="measured:Q")
-    + base.mark_point(filled=True, size=70).encode(
-        x="predicted:Q", y="measured:Q", shape=alt.Shape("verdict:N"),
-        tooltip=["dataset", "attribute", "predicted", "measured", "action", "verdict"])
-    + alt.Chart(pd.DataFrame({"x": [lo, hi]})).mark_line(strokeDash=[4, 4], color="grey")
-    .encode(x="x:Q", y="x:Q")
-).properties(title="Predicted vs measured allocation sensitivity (dashed: y = x)", width=480,
-             height=360)
+xy_with_intervals(
+    comparison, x=("predicted", "pi_low", "pi_high"),
+    y=("measured", "measured_ci_low", "measured_ci_high"), color="dataset", shape="verdict",
+    tooltip=["dataset", "attribute", "predicted", "measured", "action", "verdict"],
+    x_title="predicted sensitivity (95 % prediction interval)",
+    y_title="measured sensitivity (95 % CI over seeds)",
+    title="Predicted vs measured allocation sensitivity (dashed: y = x)")
 
 # %% [markdown]
 # ### Does the ranking agree?
@@ -374,84 +231,33 @@ base = alt.Chart(comparison).encode(color=alt.Color("dataset:N"))
 # pairs at once, which mixes levels across datasets, is shown for reference.
 
 # %%
-def agreement_rows(x: str, predictor: str) -> list[dict]:
-    """Pooled and per-dataset Spearman of column ``x`` against the measured sensitivity."""
-    pooled = rank_agreement(comparison, x=x, n_boot=N_BOOT_CORRELATION, seed=SEED)
-    rows = [{"predictor": predictor, "data": "within datasets (pooled)", "pairs": pooled["n"],
-             "spearman": pooled["spearman"], "ci_low": pooled["ci"][0],
-             "ci_high": pooled["ci"][1]}]
-    for name, part in comparison.groupby("dataset"):
-        if len(part) >= 3 and part[x].nunique() > 1 and part["measured"].nunique() > 1:
-            one = rank_agreement(part, x=x, n_boot=N_BOOT_CORRELATION, seed=SEED)
-            rows.append({"predictor": predictor, "data": name, "pairs": one["n"],
-                         "spearman": one["spearman"], "ci_low": one["ci"][0],
-                         "ci_high": one["ci"][1]})
-    across = correlate(comparison[x], comparison["measured"], n_boot=N_BOOT_CORRELATION,
-                       seed=SEED)
-    rows.append({"predictor": predictor, "data": "all pairs at once (reference)",
-                 "pairs": across["n"], "spearman": across["spearman"],
-                 "ci_low": across["spearman_ci"][0], "ci_high": across["spearman_ci"][1]})
-    return rows, pooled
-
-
-advisor_rows, agreement = agreement_rows("predicted", "advisor (transfer gap)")
-separation_rows, separation_agreement = agreement_rows("excess", "separation excess alone")
-coverage = comparison.groupby("dataset")["within_pi"].mean()
-table = pd.DataFrame(advisor_rows + separation_rows)
-table["coverage of PI"] = table["data"].map(coverage).where(
-    table["predictor"].str.startswith("advisor"))
-table
+agreement, agreements = study.agreement_table(comparison, n_boot=N_BOOT_CORRELATION, seed=SEED)
+agreement
 
 # %%
-chart_rows = table[~table["data"].str.startswith("all pairs")]
-alt.Chart(chart_rows).mark_rule().encode(
-    y=alt.Y("data:N", title=None), x=alt.X("ci_low:Q", title="Spearman ρ with the measured "
-                                           "sensitivity (95 % bootstrap CI)"),
-    x2="ci_high", color=alt.Color("predictor:N"), yOffset="predictor:N",
-) + alt.Chart(chart_rows).mark_point(filled=True, size=60).encode(
-    y="data:N", x="spearman:Q", color="predictor:N", yOffset="predictor:N",
-    tooltip=["predictor", "data", "spearman", "ci_low", "ci_high"],
-).properties(title="Ranking agreement within datasets", width=420)
+dodged_intervals(
+    agreement[agreement["data"] != study.ALL_PAIRS], category="data", value="spearman",
+    lower="ci_low", upper="ci_high", group="predictor",
+    value_title="Spearman ρ with the measured sensitivity (95 % bootstrap CI)",
+    title="Ranking agreement within datasets")
 
 # %% [markdown]
 # ### The pairs the sweeps can order
 
 # %%
-decisive = pair_concordance(comparison)
-by_separation = pair_concordance(comparison, x="excess")
-display(Markdown(
-    f"The sweeps order **{decisive['pairs']}** pairs of attributes decisively (measured CIs apart). "
-    + (f"The advisor orders {decisive['agree']} of them the same way ({decisive['share']:.0%}, "
-       f"Wilson 95 % CI [{decisive['ci'][0]:.0%}, {decisive['ci'][1]:.0%}]); the separation "
-       f"excess alone orders {by_separation['agree']} ({by_separation['share']:.0%})."
-       if decisive["pairs"] else "No pair can be checked on this profile.")))
-decisive["table"].merge(by_separation["table"].rename(columns={"agrees": "separation agrees"}),
-                        on=["dataset", "higher", "lower"]).rename(columns={"agrees": "advisor agrees"})
+decisive = study.decisive_pairs(comparison)
+display(Markdown(study.decisive_pairs_note(decisive)))
+study.decisive_pairs_table(decisive)
 
 # %% [markdown]
 # ### Every disagreement
 
 # %%
-disagreements = comparison[comparison["verdict"] != "agrees"][shown]
-counts = ", ".join(f"{k}: {v}" for k, v in disagreements["verdict"].value_counts().items())
-display(Markdown(f"{len(disagreements)} of {len(comparison)} (dataset, attribute) pairs disagree"
-                 + (f" ({counts})." if counts else ".")))
-disagreements
+display(Markdown(study.disagreements_note(comparison)))
+study.disagreements(comparison)
 
 # %%
-share_no_action = (comparison["action"] == "no action").mean()
-acted = comparison["action"].isin(["balance", "collect"]).sum()
-display(Markdown(
-    f"**Reading the numbers.** Within datasets the calibration line explains "
-    f"{shipped.r2:.0%} of the variance of the sensitivity (slope {shipped.slope:.2f} per unit of "
-    f"transfer gap, residual SD {shipped.residual_sd:.3f}); the dataset intercepts spread by "
-    f"{shipped.between_sd:.3f} beyond noise. On the pilot samples the advisor ranks the attributes "
-    f"with ρ = {agreement['spearman']:.2f} [{agreement['ci'][0]:.2f}, {agreement['ci'][1]:.2f}] "
-    f"against the sweeps; the separation excess alone reaches ρ = "
-    f"{separation_agreement['spearman']:.2f} [{separation_agreement['ci'][0]:.2f}, "
-    f"{separation_agreement['ci'][1]:.2f}]. Separation tells which attributes *could* matter, and "
-    f"{share_no_action:.0%} of the pairs were cleared on it or on a prediction interval below "
-    f"`MIN_EFFECT` ('no action'); {acted} got 'balance' or 'collect'; the rest 'verify first'."))
+display(Markdown(study.reading_note(shipped, comparison, agreements)))
 
 # %% [markdown]
 # ## Running it on your own files
@@ -463,18 +269,14 @@ display(Markdown(
 
 # %%
 pilot_dir = Path(RESULTS_DIR) / "advisor"
-pilot_dir.mkdir(parents=True, exist_ok=True)
-z, table = pilots[example]
-np.save(pilot_dir / f"{example}_embeddings.npy", np.asarray(z, dtype=np.float32))
-table.to_csv(pilot_dir / f"{example}.csv", index=False)
-argv = ["advise", str(pilot_dir / f"{example}_embeddings.npy"), "--table",
-        str(pilot_dir / f"{example}.csv"), "--label", "y", "--json",
-        str(pilot_dir / f"{example}_advice.json"), "--html", str(pilot_dir / f"{example}_advice.html"),
+embeddings, table = study.save_pilot(pilots[example], pilot_dir, example)
+advice_json, advice_html = pilot_dir / f"{example}_advice.json", pilot_dir / f"{example}_advice.html"
+argv = ["advise", str(embeddings), "--table", str(table), "--label", "y",
+        "--json", str(advice_json), "--html", str(advice_html),
         "--permutations", str(N_PERMUTATIONS), "--bootstrap", str(N_BOOTSTRAP)]
 print("$ latentsep " + " ".join(argv))
-status = latentsep_cli(argv)
-assert status == 0, status
-written = json.loads((pilot_dir / f"{example}_advice.json").read_text())
+assert latentsep_cli(argv) == 0
+written = json.loads(advice_json.read_text())
 print(f"JSON holds {len(written['attributes'])} attributes; the HTML report embeds its charts as "
       "SVG and needs no network.")
 
@@ -488,30 +290,8 @@ print(f"JSON holds {len(written['attributes'])} attributes; the HTML report embe
 # ## Claims
 
 # %%
-claims["ranking"].ours = agreement["spearman"]
-claims["ranking"].ci = agreement["ci"]
-claims["ranking"].reproduced = bool(agreement["spearman"] > 0 and agreement["ci"][0] > 0)
-claims["ranking"].note = (f"within-dataset Spearman, {agreement['n']} (dataset, attribute) pairs "
-                          f"from {agreement['groups']} datasets ({', '.join(results)}); profile "
-                          f"{PROFILE}.")
-claims["separation"].ours = separation_agreement["spearman"]
-claims["separation"].ci = separation_agreement["ci"]
-claims["separation"].reproduced = bool(separation_agreement["spearman"] > 0
-                                       and separation_agreement["ci"][0] > 0)
-claims["separation"].note = (f"histogram TV excess over the permutation null on the same pilot "
-                             f"samples; profile {PROFILE}.")
-if decisive["pairs"]:
-    claims["pairs"].ours = decisive["share"]
-    claims["pairs"].ci = decisive["ci"]
-    claims["pairs"].reproduced = bool(decisive["share"] >= 0.80)
-    claims["pairs"].note = (f"{decisive['agree']} of {decisive['pairs']} decisive pairs; the "
-                            f"separation excess alone orders {by_separation['agree']}.")
-else:
-    claims["pairs"].note = f"no decisive pair on profile {PROFILE}."
-coverage = float(comparison["within_pi"].mean())
-claims["coverage"].ours = coverage
-claims["coverage"].reproduced = bool(coverage >= 0.80)
-claims["coverage"].note = f"{int(comparison['within_pi'].sum())} of {len(comparison)} pairs."
-claim_list = list(claims.values())
+claim_list = study.check_claims(study.StudyResults(
+    comparison=comparison, agreements=agreements, decisive=decisive, datasets=list(pilots),
+    profile=PROFILE))
 write_claims(claim_list, "07_advisor", RESULTS_DIR)
 claims_table(claim_list)

@@ -8,17 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from latentsep.advisor import (
-    ACTIONS,
-    AdviceReport,
-    advise,
-    binary_label,
-    comparisons,
-    judge,
-    pair_concordance,
-    rank_agreement,
-    verify_advice,
-)
+from latentsep.advisor import ACTIONS, AdviceReport, advise, binary_label, comparisons
+from latentsep.advisor_validation import judge, pair_concordance, rank_agreement, verify_advice
 from latentsep.calibration import fit_calibration
 
 

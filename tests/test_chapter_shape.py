@@ -15,7 +15,7 @@ import pytest
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 THIN = ["01_tv_bound", "02_estimators", "03_coloured_mnist", "04_real_datasets", "05_tv_regularisation",
-        "06_conventional_explanations"]
+        "06_conventional_explanations", "07_advisor"]
 MAX_CELL_LINES = 15
 
 

@@ -1,4 +1,5 @@
-"""Renderers of an :class:`~latentsep.advisor.AdviceReport`: JSON, plain text, charts and HTML.
+"""Renderers of an :class:`~latentsep.advisor.AdviceReport`: JSON, plain text, charts and HTML,
+and the chart of the calibration the advice reads its sensitivities off (chapter 07 shows it).
 
 The HTML report is written for a decision-maker: the recommendations in words first (one line per
 attribute: the action and why), then the charts, then the full table and the calibration folded.
@@ -17,7 +18,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from latentsep.advisor import ACTIONS, RULES, calibration_chart
+from latentsep.advisor import ACTIONS, RULES
+from latentsep.calibration import Calibration, calibration_groups
 from latentsep.formatting import interval, interval_column
 
 if TYPE_CHECKING:
@@ -224,3 +226,47 @@ def _json_safe(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+def calibration_chart(calibration: Calibration, table: pd.DataFrame | None = None) -> alt.Chart:
+    """The calibration points, its lines with the prediction band, and (optionally) new attributes
+    (chapter 07 and every report's calibration chart).
+
+    Parameters
+    ----------
+    calibration : Calibration
+    table : DataFrame, optional
+        An advice table (``attribute, transfer_gap, predicted``) drawn as crosses on the line.
+    """
+    pts = calibration.points.assign(group=calibration_groups(calibration.points))
+    span = [x for x in (pts["x"].min(), pts["x"].max()) if math.isfinite(x)]
+    if table is not None and len(table):
+        span += [table["transfer_gap"].min(), table["transfer_gap"].max()]
+    grid = np.linspace(min(span), max(span), 50)
+    band = calibration.predict(grid).assign(x=grid)
+    x_title = "transfer gap (own-group minus other-group head, balanced accuracy)"
+    # each dataset's own least-squares line over its range: how far the shared slope is from each
+    own = pd.DataFrame([
+        {"group": name, "x": x, "y": np.polyval(np.polyfit(part["x"], part["y"], 1), x)}
+        for name, part in pts.groupby("group") if part["x"].nunique() > 1
+        for x in (part["x"].min(), part["x"].max())], columns=["group", "x", "y"])
+    colour = alt.Color("group:N", title="calibration chapter:dataset")
+    layers = [
+        alt.Chart(band).mark_area(opacity=0.15).encode(
+            x=alt.X("x:Q", title=x_title), y=alt.Y("pi_low:Q", title="attribute sensitivity"),
+            y2="pi_high"),
+        alt.Chart(band).mark_line(color="black").encode(x="x:Q", y="prediction:Q"),
+        alt.Chart(own).mark_line(strokeDash=[3, 3]).encode(x="x:Q", y="y:Q", color=colour,
+                                                           detail="group:N"),
+        alt.Chart(pts).mark_point(filled=True).encode(
+            x="x:Q", y="y:Q", color=colour, tooltip=["source", "dataset", "attribute", "x", "y"]),
+    ]
+    if table is not None and len(table):
+        layers.append(alt.Chart(table).mark_point(shape="cross", size=80, color="black").encode(
+            x="transfer_gap:Q", y="predicted:Q",
+            tooltip=["attribute", "transfer_gap", "predicted"]))
+    return alt.layer(*layers).properties(
+        title=[f"Calibration: {calibration.n_points} points from {calibration.n_datasets} datasets",
+               "black: prediction for a new dataset with its 95 % band; dashed: each dataset's "
+               "own least-squares line"],
+        width=420)

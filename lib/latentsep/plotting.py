@@ -468,3 +468,67 @@ def curves_with_error_crosses(
     return (line + ybars + xbars).properties(width=width, height=height).facet(
         column=alt.Column(f"{column}:N", title=None)).resolve_scale(x="independent",
                                                                      y="independent")
+
+
+def xy_with_intervals(
+    df: pd.DataFrame,
+    *,
+    x: tuple[str, str, str],
+    y: tuple[str, str, str],
+    color: str,
+    shape: str | None = None,
+    tooltip: list[str] | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    title: str = "",
+) -> alt.Chart:
+    """Points with an interval on both axes and the dashed line y = x (chapter 07: predicted vs
+    measured sensitivity).
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per point.
+    x, y : tuple of str
+        ``(value, low, high)`` columns of each axis.
+    color, shape : str
+        Nominal columns for the points' colour and (optionally) shape.
+    """
+    (xv, xl, xh), (yv, yl, yh) = x, y
+    lo = min(df[xl].min(), df[yl].min())
+    hi = max(df[xh].max(), df[yh].max())
+    base = alt.Chart(df).encode(color=alt.Color(f"{color}:N"))
+    points = base.mark_point(filled=True, size=70).encode(
+        x=f"{xv}:Q", y=f"{yv}:Q", tooltip=tooltip or [xv, yv])
+    if shape:
+        points = points.encode(shape=alt.Shape(f"{shape}:N"))
+    return (
+        base.mark_rule(opacity=0.5).encode(x=alt.X(f"{xv}:Q", title=x_title or xv),
+                                           y=alt.Y(f"{yl}:Q", title=y_title or yv), y2=yh)
+        + base.mark_rule(opacity=0.5).encode(x=f"{xl}:Q", x2=xh, y=f"{yv}:Q")
+        + points
+        + alt.Chart(pd.DataFrame({"x": [lo, hi]})).mark_line(strokeDash=[4, 4], color="grey")
+        .encode(x="x:Q", y="x:Q")
+    ).properties(title=title, width=480, height=360)
+
+
+def dodged_intervals(
+    df: pd.DataFrame,
+    *,
+    category: str,
+    value: str,
+    lower: str,
+    upper: str,
+    group: str,
+    value_title: str | None = None,
+    title: str = "",
+) -> alt.Chart:
+    """Horizontal point estimates with CIs, one row per ``category``, its ``group`` levels side by
+    side within the row and coloured (chapter 07: ranking agreement per dataset and predictor)."""
+    base = alt.Chart(df).encode(y=alt.Y(f"{category}:N", title=None), color=alt.Color(f"{group}:N"),
+                                yOffset=f"{group}:N")
+    return (
+        base.mark_rule().encode(x=alt.X(f"{lower}:Q", title=value_title or value), x2=upper)
+        + base.mark_point(filled=True, size=60).encode(
+            x=f"{value}:Q", tooltip=[group, category, value, lower, upper])
+    ).properties(title=title, width=420)
