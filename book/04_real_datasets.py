@@ -76,6 +76,7 @@ from latentsep.experiments import protocol
 from latentsep.experiments import real_datasets as rd
 from latentsep.experiments import real_datasets_claims as rc
 from latentsep.experiments import tabular as tab
+from latentsep.experiments import user_datasets as ud
 from latentsep.heads import HeadConfig
 from latentsep.models.training import PretrainConfig
 from latentsep.report import claims_table, write_claims
@@ -297,7 +298,7 @@ display(Markdown(rc.ordering_markdown(frozen_summary)))
 # switches to the offline stand-ins (`efficientnet-lite0`, `all-minilm-l6-v2`).
 
 # %%
-display(fm.dataset_roots())
+display(ud.dataset_roots())
 user_runs = rd.run_user_datasets(  # a wrong root raises, naming the variable
     REAL, run=RUN_REAL_DATASETS, profile=PROFILE, cache_dir=CACHE_DIR, seeds=SEEDS,
     alphas=ALPHAS, seed=SPLIT_SEED, config=PRETRAIN, llrt_head=LLRT_HEAD, frozen_head=MLP_HEAD,

@@ -84,7 +84,7 @@ from latentsep.advice_report import calibration_chart
 from latentsep.calibration import load_calibration
 from latentsep.cli import main as latentsep_cli
 from latentsep.experiments import advisor_study as study
-from latentsep.experiments.foundation import dataset_roots
+from latentsep.experiments.user_datasets import dataset_roots
 from latentsep.plotting import dodged_intervals, enable_offline_renderer, xy_with_intervals
 from latentsep.report import claims_table, write_claims
 

@@ -14,6 +14,7 @@ import pytest
 from latentsep.data.civilcomments import FAMILIES
 from latentsep.data.mnist import detect_mnist
 from latentsep.experiments import foundation as fm
+from latentsep.experiments import user_datasets as ud
 from latentsep.experiments.protocol import protocol_summaries
 from latentsep.heads import HeadConfig
 from latentsep.models.training import PretrainConfig
@@ -127,16 +128,16 @@ def test_run_frozen_protocol_handles_unknown_values_and_bootstrap_intervals(tmp_
 
 
 def test_dataset_roots_and_unset_or_wrong_roots(tmp_path):
-    roots = fm.dataset_roots({CIVIL_ENV: str(tmp_path)}).set_index("variable")["status"]
+    roots = ud.dataset_roots({CIVIL_ENV: str(tmp_path)}).set_index("variable")["status"]
     assert roots[CIVIL_ENV] == "set" and roots["LATENTSEP_MIMIC_CXR"] == "unset"
     assert roots["LATENTSEP_MIMIC_IV"] == "unset (optional)"
-    assert fm.load_real_dataset("ham10000", environ={}) is None
-    assert fm.load_real_dataset("civilcomments", environ={CIVIL_ENV: "  "}) is None
+    assert ud.load_real_dataset("ham10000", environ={}) is None
+    assert ud.load_real_dataset("civilcomments", environ={CIVIL_ENV: "  "}) is None
     with pytest.raises(FileNotFoundError, match=re.escape(f"{CIVIL_ENV}='{tmp_path}' does not hold")):
-        fm.load_real_dataset("civilcomments", environ={CIVIL_ENV: str(tmp_path)})
+        ud.load_real_dataset("civilcomments", environ={CIVIL_ENV: str(tmp_path)})
     missing = tmp_path / "nope"
     with pytest.raises(FileNotFoundError, match=r"LATENTSEP_HAM10000=.*not an existing directory"):
-        fm.load_real_dataset("ham10000", environ={"LATENTSEP_HAM10000": str(missing)})
+        ud.load_real_dataset("ham10000", environ={"LATENTSEP_HAM10000": str(missing)})
 
 
 class WordCountEncoder:
@@ -175,9 +176,9 @@ def _write_civilcomments(folder: Path, n: int = 1500) -> None:
 
 def test_real_dataset_runners_end_to_end_on_official_columns(tmp_path):
     _write_civilcomments(tmp_path)
-    table = fm.load_real_dataset("civilcomments", environ={CIVIL_ENV: str(tmp_path)},
+    table = ud.load_real_dataset("civilcomments", environ={CIVIL_ENV: str(tmp_path)},
                                  pretrain_fraction=0.2, test_fraction=0.3, val_fraction=0.15)
-    data = fm.real_protocol(table, cache_dir=tmp_path / "cache", encoder=WordCountEncoder())
+    data = ud.real_protocol(table, cache_dir=tmp_path / "cache", encoder=WordCountEncoder())
     assert data.x.shape == (1500, 8) and "word-count" in data.source
     assert len(data.splits["pretrain_train"]) + len(data.splits["pretrain_val"]) == (
         table.table["split"] == "pretrain").sum()
@@ -185,10 +186,10 @@ def test_real_dataset_runners_end_to_end_on_official_columns(tmp_path):
     settings = dict(cache_dir=tmp_path / "cache", seeds=(0, 1), alphas=(0.0, 0.5, 1.0),
                     k_train=10_000, k_val=10_000, estimators=("histogram/pooled",),
                     n_permutations=5, n_bootstrap=5)
-    adapted = fm.run_real_dataset(
+    adapted = ud.run_real_dataset(
         data, mode="adapted", config=PretrainConfig(max_epochs=2, num_threads=1),
         adapter_hidden=(16, 8), llrt_head=HeadConfig(max_epochs=3), **settings)
-    frozen = fm.run_real_dataset(data, mode="frozen",
+    frozen = ud.run_real_dataset(data, mode="frozen",
                                  frozen_head=HeadConfig(kind="mlp", hidden=8, max_epochs=3),
                                  **settings)
     assert adapted.name == "civilcomments (adapted)" and set(adapted.runs) == {0, 1}
@@ -196,19 +197,19 @@ def test_real_dataset_runners_end_to_end_on_official_columns(tmp_path):
     sep = frozen.separation.set_index("attribute")["excess"]
     assert sep["Gender"] > 0.3 and abs(sep["Random"]) < 0.1  # the words make Gender separable
     ours = protocol_summaries(adapted).query("metric == 'cross_entropy'")
-    reference = fm.paper_vs_ours("civilcomments", ours.assign(estimator="histogram/reference"))
-    assert list(reference["attribute"][:6]) == list(fm.PAPER_TV["civilcomments"])
+    reference = ud.paper_vs_ours("civilcomments", ours.assign(estimator="histogram/reference"))
+    assert list(reference["attribute"][:6]) == list(ud.PAPER_TV["civilcomments"])
     assert (reference["ours"] == "ran").all() and reference["ours_tv"].notna().all()
     undefined = ours.assign(estimator="histogram/reference")
     undefined.loc[undefined["attribute"] == "Year", "separation"] = np.nan
-    marks = fm.paper_vs_ours("civilcomments", undefined).set_index("attribute")["ours"]
+    marks = ud.paper_vs_ours("civilcomments", undefined).set_index("attribute")["ours"]
     assert marks["Year"] == "undefined" and marks["Gender"] == "ran"
     with pytest.raises(ValueError, match="mode"):
-        fm.run_real_dataset(data, mode="finetune", **settings)
+        ud.run_real_dataset(data, mode="finetune", **settings)
 
 
 def test_paper_vs_ours_without_our_run_shows_only_the_paper():
-    table = fm.paper_vs_ours("mimic_cxr")
-    assert list(table["attribute"]) == list(fm.PAPER_TV["mimic_cxr"])
+    table = ud.paper_vs_ours("mimic_cxr")
+    assert list(table["attribute"]) == list(ud.PAPER_TV["mimic_cxr"])
     assert table["paper_tv"].is_monotonic_decreasing and table["ours_tv"].isna().all()
     assert (table["ours"] == "not run").all()

@@ -22,7 +22,7 @@ from typing import Any
 
 from latentsep.data import civilcomments, ham10000, mimic
 from latentsep.encoders import missing_weights
-from latentsep.experiments.foundation import REAL_DATASETS, load_real_dataset
+from latentsep.experiments.user_datasets import REAL_DATASETS, load_real_dataset
 
 SKIP_VARIABLE = "LATENTSEP_SKIP_DATASETS"
 #: Encoder of the frozen-foundation sections (chapters 04 and 07).

@@ -11,8 +11,9 @@
   claims checked against them.
 - :mod:`latentsep.experiments.tabular` -- Adult and COMPAS prepared for the protocol.
 - :mod:`latentsep.experiments.foundation` -- frozen pretrained encoders (EfficientNet-Lite0,
-  MiniLM; DenseNet-121, ViT-B/16, BERT where their weights can be had) and the user-supplied
-  MIMIC-CXR, HAM10000 and CivilComments runs.
+  MiniLM; DenseNet-121, ViT-B/16, BERT where their weights can be had) in the protocol (§5.5);
+  :mod:`latentsep.experiments.user_datasets` -- the user-supplied MIMIC-CXR, HAM10000 and
+  CivilComments runs.
 - :mod:`latentsep.experiments.real_datasets` and :mod:`~latentsep.experiments.real_datasets_claims`
   -- chapter 04's tables, its user-supplied-datasets runner, its claims, paper values and prose.
 - :mod:`latentsep.experiments.regularisation` -- pre-training with invariance penalties and the

@@ -24,14 +24,7 @@ from latentsep.advisor import AdviceReport, advise
 from latentsep.advisor_validation import VERIFY_HEAD, judge, pair_concordance, rank_agreement
 from latentsep.allocation import split_indices
 from latentsep.calibration import Calibration, fit_calibration
-from latentsep.experiments.foundation import (
-    foundation_embeddings,
-    frozen_splits,
-    load_real_dataset,
-    real_protocol,
-    run_frozen_protocol,
-    run_real_dataset,
-)
+from latentsep.experiments.foundation import foundation_embeddings, frozen_splits, run_frozen_protocol
 from latentsep.experiments.protocol import (
     ProtocolData,
     ProtocolResult,
@@ -39,6 +32,7 @@ from latentsep.experiments.protocol import (
     run_protocol,
 )
 from latentsep.experiments.tabular import tabular_mlp_factory, tabular_protocol
+from latentsep.experiments.user_datasets import load_real_dataset, real_protocol, run_real_dataset
 from latentsep.formatting import interval
 from latentsep.models.training import PretrainConfig
 from latentsep.report import Claim, verdict
@@ -194,11 +188,11 @@ def real_pilots(
     max_rows : int, optional
         Rows embedded per dataset.
     adapter : mapping, optional
-        Keywords of :func:`~latentsep.experiments.foundation.load_real_dataset` per dataset.
+        Keywords of :func:`~latentsep.experiments.user_datasets.load_real_dataset` per dataset.
     image_size : mapping, optional
         Encoder input size per image dataset (default: the paper's).
     **protocol_options
-        Passed on to :func:`~latentsep.experiments.foundation.real_protocol` (e.g. ``weights``).
+        Passed on to :func:`~latentsep.experiments.user_datasets.real_protocol` (e.g. ``weights``).
 
     Returns
     -------

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from latentsep.experiments import foundation as fm
+from latentsep.experiments import user_datasets as ud
 from latentsep.experiments.protocol import (
     SENSITIVITY_MEASURES,
     ProtocolData,
@@ -314,7 +315,7 @@ def run_user_datasets(
     separation: Mapping[str, Any],
     environ: Mapping[str, str] | None = None,
 ) -> UserDatasetRuns:
-    """The protocol on every dataset of :data:`~latentsep.experiments.foundation.REAL_DATASETS`
+    """The protocol on every dataset of :data:`~latentsep.experiments.user_datasets.REAL_DATASETS`
     whose root is set. Used by chapter 04 (Part 3).
 
     Parameters
@@ -325,17 +326,17 @@ def run_user_datasets(
         :class:`~latentsep.encoders.Encoder`), ``k_train`` and ``k_val``. Optional, for the
         rehearsal profile: ``weights`` (the encoders' weights policy, default ``"pretrained"``),
         and per dataset ``adapter`` (keywords of
-        :func:`~latentsep.experiments.foundation.load_real_dataset`) and ``image_size``.
+        :func:`~latentsep.experiments.user_datasets.load_real_dataset`) and ``image_size``.
     run : bool
         False: nothing runs and every dataset is noted as "not run" in ``profile``.
     profile : str
         Profile name for the notes.
     cache_dir, seeds, alphas, config, llrt_head, frozen_head
-        As :func:`~latentsep.experiments.foundation.run_real_dataset`.
+        As :func:`~latentsep.experiments.user_datasets.run_real_dataset`.
     seed : int
         Seed of the adapters' splits and of the subsets.
     separation : mapping
-        Further :func:`~latentsep.experiments.foundation.run_real_dataset` keywords
+        Further :func:`~latentsep.experiments.user_datasets.run_real_dataset` keywords
         (``n_permutations``, ``n_bootstrap``, ``estimators``).
     environ : mapping, optional
         Where the roots are read (default ``os.environ``).
@@ -350,23 +351,23 @@ def run_user_datasets(
         A root is set but does not hold its dataset (the message names the variable).
     """
     runs, notes = UserDatasetRuns(), []
-    for key, spec in fm.REAL_DATASETS.items():
+    for key, spec in ud.REAL_DATASETS.items():
         if not run:
             notes.append(f"* **{spec.title}** ({spec.section}): not run — the {profile} profile "
                          "runs the user-supplied datasets only in the full profile.")
             continue
-        dataset = fm.load_real_dataset(key, environ=environ, seed=seed,
+        dataset = ud.load_real_dataset(key, environ=environ, seed=seed,
                                        **real.get("adapter", {}).get(key, {}))
         if dataset is None:
             notes.append(f"* **{spec.title}** ({spec.section}): **skipped** — `{spec.env}` is "
                          "not set. Its paper values are shown below as reference only.")
             continue
-        pdata = fm.real_protocol(dataset, cache_dir=cache_dir, encoder=real["encoders"][key],
+        pdata = ud.real_protocol(dataset, cache_dir=cache_dir, encoder=real["encoders"][key],
                                  max_rows=real["max_rows"], seed=seed,
                                  weights=real.get("weights", "pretrained"),
                                  image_size=real.get("image_size", {}).get(key))
         runs.results[key] = {
-            mode: fm.run_real_dataset(pdata, mode=mode, cache_dir=cache_dir, seeds=seeds,
+            mode: ud.run_real_dataset(pdata, mode=mode, cache_dir=cache_dir, seeds=seeds,
                                       alphas=alphas, k_train=real["k_train"][key],
                                       k_val=real["k_val"][key], config=config,
                                       llrt_head=llrt_head, frozen_head=frozen_head, **separation)
@@ -392,7 +393,7 @@ def summarise_user_datasets(
     """
     summaries, correlations, lines = {}, {}, []
     for key, by_mode in runs.results.items():
-        title = fm.REAL_DATASETS[key].title
+        title = ud.REAL_DATASETS[key].title
         for mode, result in by_mode.items():
             summary = protocol_summaries(result)
             if out_dir is not None:
@@ -430,11 +431,11 @@ def overview_table(
     rows.append(_overview_row("coloured MNIST, frozen EfficientNet-Lite0", frozen_summary,
                               "— (3 attributes: see the ordering above)",
                               "§5.5 uses chest-X-ray foundation encoders instead"))
-    for key, spec in fm.REAL_DATASETS.items():
-        paper_tv = fm.PAPER_TV[key]
+    for key, spec in ud.REAL_DATASETS.items():
+        paper_tv = ud.PAPER_TV[key]
         top_name = max(paper_tv, key=paper_tv.get)
         corr_text = "; ".join(f"{k}: R² {r2:.2f} (p = {p:.1e})"
-                              for k, (r2, p) in fm.PAPER_CORRELATIONS.get(key, {}).items()) or "—"
+                              for k, (r2, p) in ud.PAPER_CORRELATIONS.get(key, {}).items()) or "—"
         rows.append({"dataset": spec.title, "whose numbers": "paper (reference, not ours)",
                      "attributes": len(paper_tv),
                      "highest TV": f"{top_name} {paper_tv[top_name]:.3f}",
@@ -450,13 +451,13 @@ def overview_table(
 
 def paper_vs_ours_sections(real_summaries: Mapping[tuple[str, str], pd.DataFrame],
                            mode: str) -> list[tuple[str, pd.DataFrame]]:
-    """Per paper dataset: a heading and :func:`~latentsep.experiments.foundation.paper_vs_ours`
+    """Per paper dataset: a heading and :func:`~latentsep.experiments.user_datasets.paper_vs_ours`
     per attribute (ours from analysis ``mode`` when it ran). Used by chapter 04."""
     sections = []
-    for key, spec in fm.REAL_DATASETS.items():
+    for key, spec in ud.REAL_DATASETS.items():
         ran = real_summaries.get((key, mode))
         label = ("ours next to the paper's" if ran is not None
                  else "paper's values only — reference, not our results (dataset not supplied)")
         sections.append((f"**{spec.title}** ({spec.section}), per attribute: {label}.",
-                         fm.paper_vs_ours(key, None if ran is None else tv_rows(ran))))
+                         ud.paper_vs_ours(key, None if ran is None else tv_rows(ran))))
     return sections

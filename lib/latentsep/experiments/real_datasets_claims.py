@@ -1,7 +1,7 @@
 """Chapter 04's claims, the paper's values it is compared with, and its generated prose.
 
 :data:`PAPER` holds every number chapter 04 reads off the paper (the per-attribute TVs are
-:data:`latentsep.experiments.foundation.PAPER_TV`); :func:`stated_claims` states the claims and
+:data:`latentsep.experiments.user_datasets.PAPER_TV`); :func:`stated_claims` states the claims and
 their rules before anything is computed; :func:`check_claims` fills them from a
 :class:`RealDatasetsResults`; :func:`findings_markdown` and :func:`ordering_markdown` put the
 results in words.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from latentsep.experiments import foundation as fm
+from latentsep.experiments import user_datasets as ud
 from latentsep.experiments.protocol import tv_rows
 from latentsep.experiments.real_datasets import TABULAR_TITLES, correlation_row, foundation_orderings
 from latentsep.formatting import interval
@@ -92,8 +92,8 @@ def stated_claims(titles: Mapping[str, str] = TABULAR_TITLES) -> dict[str, Claim
     for key in ("ham10000", "civilcomments"):
         claims[f"{key}.random"] = Claim(
             claim_id=f"real.{key}.random_lowest_tv",
-            description=f"{fm.REAL_DATASETS[key].title}: Random has the lowest paper-faithful TV",
-            paper=f"Random {fm.PAPER_TV[key]['Random']:.3f}, lowest", rule=RANDOM_LOWEST)
+            description=f"{ud.REAL_DATASETS[key].title}: Random has the lowest paper-faithful TV",
+            paper=f"Random {ud.PAPER_TV[key]['Random']:.3f}, lowest", rule=RANDOM_LOWEST)
     return claims
 
 
@@ -233,7 +233,7 @@ def check_claims(results: RealDatasetsResults) -> list[Claim]:
         if (key, mode) not in results.real_summaries:
             for claim_key in claim_keys:
                 claims[claim_key] = replace(claims[claim_key], note=(
-                    f"Not checkable in this run: needs `{fm.REAL_DATASETS[key].env}` and the full "
+                    f"Not checkable in this run: needs `{ud.REAL_DATASETS[key].env}` and the full "
                     "profile (credentialed / large data, not shipped)."))
         elif key == "mimic_cxr":
             corr = results.real_correlations[(key, mode)]

@@ -4,7 +4,7 @@ It chains the steps of :mod:`latentsep.experiments.protocol` -- pre-training (ca
 with several estimators (:data:`ESTIMATORS`, an undefined estimate becoming a NaN row with its
 reason, :func:`separation_with_fallback`), transfer gaps and the LLRT sweeps -- into one
 :class:`ProtocolResult`. Used by chapters 04 (Adult, COMPAS), 06 and 07, and by the real-dataset
-runners of :mod:`latentsep.experiments.foundation`.
+runners of :mod:`latentsep.experiments.user_datasets`.
 """
 
 from __future__ import annotations
