@@ -74,7 +74,7 @@ def _scaled_wilds(root: Path, n: int) -> None:
 def test_paper_split_proportions_and_seed(tmp_path):
     _scaled_wilds(tmp_path / "cc", 2000)
     data = load_civilcomments(tmp_path / "cc", seed=5)
-    assert data.manifest["split_sizes"] == {"pretrain": 80, "pool": 1620, "val": 200, "test": 100}
+    assert data.manifest["split_sizes"] == {"pretrain": 80, "pool": 1620, "val_pool": 200, "test": 100}
     same = load_civilcomments(tmp_path / "cc", seed=5)
     other = load_civilcomments(tmp_path / "cc", seed=6)
     assert same.manifest["splits"] == data.manifest["splits"]

@@ -27,7 +27,7 @@ from latentsep.data.mimic import load_mimic_cxr
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mimic"
 CXR, IV = FIXTURE / "mimic-cxr-jpg", FIXTURE / "mimiciv"
-QUARTERS = {"pretrain": 0.25, "pool": 0.25, "val": 0.25, "test": 0.25}
+QUARTERS = {"pretrain": 0.25, "pool": 0.25, "val_pool": 0.25, "test": 0.25}
 NA = None
 # dicom suffix -> ViewPosition, Procedure, SupportDevices, Orientation, label
 EXPECTED_CXR = {
@@ -107,9 +107,9 @@ def test_patient_level_split_and_manifest_round_trip(mimic, tmp_path):
 
 
 def test_indices_restrict_to_known_attribute(mimic):
-    everyone = np.concatenate([mimic.indices(s) for s in ("pretrain", "pool", "val", "test")])
+    everyone = np.concatenate([mimic.indices(s) for s in ("pretrain", "pool", "val_pool", "test")])
     known = np.concatenate([mimic.indices(s, "Language") for s in
-                            ("pretrain", "pool", "val", "test")])
+                            ("pretrain", "pool", "val_pool", "test")])
     assert len(everyone) == 8 and len(known) == 5
     assert (mimic.attribute_values("Language")[known] >= 0).all()
     with pytest.raises(ValueError, match="attribute 'Colour'"):
@@ -119,7 +119,7 @@ def test_indices_restrict_to_known_attribute(mimic):
 def test_group_split_keeps_groups_whole_and_hits_proportions():
     rng = np.random.default_rng(3)
     groups = rng.integers(0, 2000, size=20000)  # ~10 images per patient
-    fractions = {"pretrain": 0.5, "pool": 0.3, "val": 0.05, "test": 0.15}
+    fractions = {"pretrain": 0.5, "pool": 0.3, "val_pool": 0.05, "test": 0.15}
     split = group_split(groups, fractions, seed=1)
     frame = pd.DataFrame({"g": groups, "s": split})
     assert (frame.groupby("g")["s"].nunique() == 1).all()

@@ -22,7 +22,7 @@ import pandas as pd
 from latentsep.fileio import atomic_write_json
 
 #: Split names used by every adapter, in the order they are filled.
-SPLITS = ("pretrain", "pool", "val", "test")
+SPLITS = ("pretrain", "pool", "val_pool", "test")
 
 
 @dataclass

@@ -18,7 +18,7 @@ counts the others. Definitions (all thresholds inclusive, as in WILDS):
   "not mentioned" and the number of such rows is recorded.
 * Year: year of ``created_date`` >= 2017.
 
-Splits are row-level and seeded: ``pretrain`` 4 % and ``test`` 5 % as in the paper, ``val``
+Splits are row-level and seeded: ``pretrain`` 4 % and ``test`` 5 % as in the paper, ``val_pool``
 (``val_fraction``, ours) and the rest as the fine-tuning ``pool``.
 """
 
@@ -154,7 +154,7 @@ def load_civilcomments(
             "Year": binary_from(year >= 2017),
         }
     )
-    fractions = {"pretrain": pretrain_fraction, "pool": pool, "val": val_fraction,
+    fractions = {"pretrain": pretrain_fraction, "pool": pool, "val_pool": val_fraction,
                  "test": test_fraction}
     table["split"] = group_split(table["id"].to_numpy(), fractions, seed)
     if "split" in data:

@@ -262,10 +262,10 @@ def load_ham10000(
                          "Dataset are unknown on every test row.")
         elif "Dataset" in ham and ("Dataset" not in test or test["Dataset"].isna().any()):
             notes.append("The test labels lack 'dataset' values: Dataset is unknown there.")
-        fractions = {"pretrain": n_pretrain / len(ham), "pool": 0.0, "val": val_fraction}
+        fractions = {"pretrain": n_pretrain / len(ham), "pool": 0.0, "val_pool": val_fraction}
     else:
         notes.append(f"Test split: lesion-level hold-out of {test_fraction:.0%} of HAM10000.")
-        fractions = {"pretrain": n_pretrain / len(ham), "pool": 0.0, "val": val_fraction,
+        fractions = {"pretrain": n_pretrain / len(ham), "pool": 0.0, "val_pool": val_fraction,
                      "test": test_fraction}
     fractions["pool"] = 1.0 - sum(fractions.values())
     if fractions["pool"] <= 0:

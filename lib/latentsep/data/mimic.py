@@ -59,7 +59,8 @@ from latentsep.data._tables import (
 )
 
 #: Image fractions per split (ours: the paper does not state them).
-DEFAULT_FRACTIONS: dict[str, float] = {"pretrain": 0.5, "pool": 0.3, "val": 0.05, "test": 0.15}
+DEFAULT_FRACTIONS: dict[str, float] = {"pretrain": 0.5, "pool": 0.3, "val_pool": 0.05,
+                                     "test": 0.15}
 
 CXR_WHERE = (
     "MIMIC-CXR-JPG (physionet.org/content/mimic-cxr-jpg/) keeps mimic-cxr-2.0.0-metadata.csv.gz, "
@@ -269,7 +270,7 @@ def load_mimic_cxr(
         MIMIC-IV directory holding ``hosp/`` (or the ``hosp`` directory itself). Without it the
         six demographic attributes are left out and the manifest says so.
     fractions : mapping split -> float
-        Share of images per split (keys from ``pretrain, pool, val, test``), summing to 1.
+        Share of images per split (keys from ``pretrain, pool, val_pool, test``), summing to 1.
     seed : int
         Seed of the patient-level split and of ``Random``.
     missing_images : {"drop", "raise"}

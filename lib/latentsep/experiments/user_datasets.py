@@ -199,8 +199,8 @@ def real_protocol(
     -------
     ProtocolData
         ``x`` = embeddings (N, D) float32; the adapter's ``pretrain`` split cut into
-        ``pretrain_train`` / ``pretrain_val``, ``pool`` → ``pool``, ``val`` → ``val_pool``,
-        ``test`` → ``test``; attributes as nullable 0/1 columns.
+        ``pretrain_train`` / ``pretrain_val``, its ``pool``, ``val_pool`` and ``test`` kept as
+        they are (one split vocabulary); attributes as nullable 0/1 columns.
     """
     key = table.name.replace("-", "_")
     check_choice(key, "table.name", tuple(REAL_DATASETS))
@@ -233,7 +233,7 @@ def real_protocol(
                                seed, stratify=labels[pretrain])
     splits = {"pretrain_train": pretrain[train], "pretrain_val": pretrain[val],
               "test": np.flatnonzero(split == "test"), "pool": np.flatnonzero(split == "pool"),
-              "val_pool": np.flatnonzero(split == "val")}
+              "val_pool": np.flatnonzero(split == "val_pool")}
     source = (f"{spec.title}: {len(frame):,} of {len(table.table):,} rows, embedded once with "
               f"frozen {encoder.name} ({encoder.dim}-d, weights {encoder.weights_id}).")
     return ProtocolData(name=key, x=np.array(z, dtype=np.float32), y=labels,  # writable copy
