@@ -174,7 +174,10 @@ def _pick(rng: np.random.Generator, values: Sequence[str], p: Sequence[float]) -
 
 
 def write_mimic(root: Path, n_subjects: int = 120, seed: int = 0) -> tuple[Path, Path]:
-    """MIMIC-CXR-JPG + MIMIC-IV ``hosp`` with ``n_subjects`` invented patients (~2.5 images each).
+    """MIMIC-CXR-JPG + MIMIC-IV ``hosp`` with ``n_subjects`` invented patients (~2.25 images each).
+
+    Label and attribute values are drawn near 50/50 (unlike the real release), so that a small
+    pilot sample still fills every (class, group) cell the histogram estimator needs.
 
     Returns
     -------
@@ -188,7 +191,7 @@ def write_mimic(root: Path, n_subjects: int = 120, seed: int = 0) -> tuple[Path,
         official = _pick(rng, ["train", "validate", "test"], [0.8, 0.1, 0.1])
         for t in range(int(rng.integers(1, 3))):
             study = 50000000 + 100 * s + t
-            effusion = _pick(rng, ["1.0", "0.0", "", "-1.0"], [0.4, 0.3, 0.25, 0.05])
+            effusion = _pick(rng, ["1.0", "0.0", "", "-1.0"], [0.47, 0.3, 0.18, 0.05])
             devices = _pick(rng, ["1.0", "0.0", "", "-1.0"], [0.45, 0.3, 0.2, 0.05])
             labels = [_pick(rng, ["1.0", "0.0", "", "-1.0"], [0.1, 0.1, 0.75, 0.05])
                       for _ in CHEXPERT_LABELS]
@@ -197,7 +200,7 @@ def write_mimic(root: Path, n_subjects: int = 120, seed: int = 0) -> tuple[Path,
             date = f"21{rng.integers(10, 90)}{rng.integers(1, 13):02d}{rng.integers(1, 29):02d}"
             for i in range(int(rng.integers(1, 3))):
                 dicom = f"{rng.integers(16**7, 16**8):08x}-{s:08d}-{t:08d}-{i:08d}-{seed:08d}"
-                view = _pick(rng, [*_VIEWS, ""], [0.3, 0.3, 0.25, 0.1, 0.05])
+                view = _pick(rng, [*_VIEWS, ""], [0.15, 0.35, 0.35, 0.1, 0.05])
                 procedure, meaning = _VIEWS.get(view, ("CHEST (PA AND LAT)", ""))
                 orientation = _pick(rng, ["Erect", "Recumbent", ""], [0.5, 0.4, 0.1])
                 meta.append([dicom, subject, study, procedure, view, 3056, 2544, date, "93015.125",
@@ -215,11 +218,11 @@ def write_mimic(root: Path, n_subjects: int = 120, seed: int = 0) -> tuple[Path,
                 admissions.append([
                     subject, 20000000 + 10 * s + a, patients_admit, patients_admit, "", "URGENT",
                     "P00XY1", "EMERGENCY ROOM", "HOME",
-                    _pick(rng, ["Private", "Medicare", "Medicaid", "Other"], [0.4, 0.3, 0.2, 0.1]),
-                    _pick(rng, ["ENGLISH", "SPANISH", "?"], [0.6, 0.3, 0.1]),
+                    _pick(rng, ["Private", "Medicare", "Medicaid", "Other"], [0.5, 0.2, 0.2, 0.1]),
+                    _pick(rng, ["ENGLISH", "SPANISH", "?"], [0.5, 0.4, 0.1]),
                     _pick(rng, ["MARRIED", "SINGLE", "WIDOWED", ""], [0.45, 0.3, 0.15, 0.1]),
                     _pick(rng, ["WHITE", "BLACK/AFRICAN AMERICAN", "ASIAN", "HISPANIC/LATINO",
-                                "UNKNOWN"], [0.5, 0.2, 0.1, 0.15, 0.05]), "", "", 0])
+                                "UNKNOWN"], [0.45, 0.2, 0.15, 0.15, 0.05]), "", "", 0])
     write_gz(cxr / "mimic-cxr-2.0.0-metadata.csv.gz", csv_text(MIMIC_METADATA_COLUMNS, meta))
     write_gz(cxr / "mimic-cxr-2.0.0-chexpert.csv.gz",
              csv_text(["subject_id", "study_id", *CHEXPERT_LABELS], chex))
@@ -271,20 +274,25 @@ _WORDS = ("the people city news vote tax school road plan party story idea year 
 
 
 def write_civilcomments(root: Path, n: int = 300, seed: int = 0) -> Path:
-    """CivilComments in the WILDS layout with ``n`` annotated invented comments; returns the root."""
+    """CivilComments in the WILDS layout with ``n`` annotated invented comments; returns the root.
+
+    Toxic and non-toxic comments, each identity family and the years before and from 2017 are
+    drawn near 50/50, so that a small pilot sample fills every (class, group) cell; the comments
+    are short (3-11 words), which keeps a CPU pass of bert-base-uncased over them quick.
+    """
     rng = np.random.default_rng(seed)
     records = []
     for i in range(n):
         scores = {}
-        for family in FAMILIES.values():  # each family mentioned in about 40 % of the rows
-            if rng.random() < 0.4:
+        for family in FAMILIES.values():  # each family mentioned in about half of the rows
+            if rng.random() < 0.5:
                 scores[str(rng.choice(family))] = float(rng.choice([0.5, 0.7, 1.0]))
-        text = " ".join(rng.choice(_WORDS, size=int(rng.integers(5, 30))))
-        date = f"{rng.choice([2015, 2016, 2017])}-0{rng.integers(1, 10)}-1{rng.integers(0, 9)} " \
+        text = " ".join(rng.choice(_WORDS, size=int(rng.integers(3, 12))))
+        date = f"{rng.choice([2015, 2016, 2017, 2017])}-0{rng.integers(1, 10)}-1{rng.integers(0, 9)} " \
                "10:00:00.000000+00"
         records.append(civil_record(7000000 + i, text.capitalize() + ".",
                                     _pick(rng, ["train", "val", "test"], [0.8, 0.1, 0.1]), date,
-                                    round(float(rng.beta(0.7, 1.3)), 4), scores))
+                                    round(float(rng.beta(1.0, 1.0)), 4), scores))
     write_wilds(root, records)
     return root
 
