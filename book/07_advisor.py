@@ -161,6 +161,7 @@ if skipped:
 # %%
 summary = study.sweep_summary(pilots)
 summary.to_parquet(tables_dir / "07_advisor_summary.parquet")
+display(Markdown(study.sources_note(pilots)))
 study.pilot_overview(pilots)
 
 # %% [markdown]

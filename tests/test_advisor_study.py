@@ -155,6 +155,24 @@ def _results(**changes) -> study.StudyResults:
     return study.StudyResults(**{**fields, **changes})
 
 
+def test_sources_note_keeps_the_rehearsal_notices_readable(tmp_path) -> None:
+    from latentsep.data.rehearsal import MARKER, REHEARSAL_NOTICE
+
+    raw = tmp_path / "mnist" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        (raw / name).write_bytes(b"")
+    assert study._stand_in_prefix("coloured_mnist", tmp_path) == ""  # the user's own MNIST
+    (raw / MARKER).write_text(REHEARSAL_NOTICE + "\n")
+    assert study._stand_in_prefix("coloured_mnist", tmp_path) == REHEARSAL_NOTICE + " "
+    assert study._stand_in_prefix("fashion_mnist", tmp_path) == ""
+    long = "CivilComments: 1,000 of 1,000 rows, embedded once with frozen bert-base-uncased " \
+           "(768-d, weights random weights: rehearsal only (torch seed 0))."
+    pilot = study.PilotStudy(np.zeros((1, 2)), pd.DataFrame(), None, long)
+    assert study.sources_note({"civilcomments": pilot}) == f"- **civilcomments**: {long}"
+
+
 def test_claims_reproduced_on_a_golden_study() -> None:
     claims = study.check_claims(_results())
     assert [c.claim_id for c in claims] == [

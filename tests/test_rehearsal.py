@@ -93,12 +93,20 @@ def _is_switch(value) -> bool:
                                              and all(isinstance(v, str) for v in value))
 
 
-#: Every switch the full profile sets differently from the quick one (plus the paper encoders and
-#: the full-size MNIST path), with text the executed rehearsal chapter shows only if it ran.
+#: Keys only the rehearsal sets (leaf-path prefixes): the encoders' weights policy, and smaller
+#: splits and images for the invented folders. Every other key is the full profile's, so no chapter
+#: default differs between the two.
+REHEARSAL_ONLY = {"04_real_datasets": ("REAL.weights", "REAL.adapter", "REAL.image_size"),
+                  "07_advisor": ("REAL_WEIGHTS", "REAL_ADAPTER", "REAL_IMAGE_SIZE")}
+MNIST_STAND_IN = "REHEARSAL ONLY: invented or stand-in data"
+#: Every switch the full profile sets differently from the quick one, the paper encoders and the
+#: full-size MNIST path (every chapter that reads MNIST), with text the executed rehearsal chapter
+#: shows only if that branch ran. Chapters 01 and 02 have no switch: the full profile only
+#: enlarges them (their every-chapter entry checks that they ran without errors).
 FULL_SWITCHES = {
     ("03_coloured_mnist", "RUN_ABLATIONS"): ["for the ablations."],
     ("03_coloured_mnist", "full-size MNIST splits"): ["Split sizes: **the paper's** (full MNIST)",
-                                                      "23840", "REHEARSAL ONLY"],
+                                                      "23840", MNIST_STAND_IN],
     ("04_real_datasets", "RUN_REAL_DATASETS"): [
         "**MIMIC-CXR-JPG v2 + MIMIC-IV** (§5.2): ran.", "**HAM10000 + ISIC 2018** (§5.3): ran.",
         "**CivilComments** (§5.4): ran."],
@@ -106,32 +114,65 @@ FULL_SWITCHES = {
         "MIMIC-CXR-JPG v2 + MIMIC-IV", "HAM10000 + ISIC 2018", "CivilComments")
         for m in ("adapted", "frozen")],
     ("04_real_datasets", "REAL.encoders"): ["frozen densenet121", "frozen vit_b_16",
-                                            "frozen bert-base-uncased"],
-    ("07_advisor", "REAL_DATASETS"): ["MIMIC-CXR-JPG v2 + MIMIC-IV: ", "CivilComments: "],
+                                            "frozen bert-base-uncased",
+                                            "random weights: rehearsal only"],
+    ("05_tv_regularisation", "full-size MNIST splits"): [MNIST_STAND_IN],
+    ("06_conventional_explanations", "full-size MNIST splits"): [MNIST_STAND_IN],
+    ("07_advisor", "REAL_DATASETS"): [
+        "**mimic_cxr**: MIMIC-CXR-JPG v2 + MIMIC-IV: ", "frozen densenet121",
+        "**civilcomments**: CivilComments: ", "frozen bert-base-uncased",
+        "random weights: rehearsal only", "'mimic_cxr': 'advised in",
+        "'civilcomments': 'advised in"],
+    ("07_advisor", "full-size MNIST splits"): [f"**coloured_mnist**: {MNIST_STAND_IN}"],
 }
+CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.py"))
+
+
+def _listed(stem: str, path: tuple[str, ...]) -> bool:
+    dotted = ".".join(path)
+    return any(s == stem and (dotted == key or dotted.startswith(key + "."))
+               for s, key in FULL_SWITCHES)
 
 
 def test_the_rehearsal_profile_keeps_every_full_profile_switch() -> None:
     full, quick, rehearsal = _profile("full"), _profile("quick"), _profile("rehearsal")
+    assert sorted(full) == sorted(rehearsal) == CHAPTERS
     for stem, params in full.items():
-        rehearsed = dict(_leaves(rehearsal[stem]))
-        for path, value in _leaves(params):
-            if _is_switch(value):
-                assert rehearsed.get(path) == value, (stem, path)
+        full_leaves, rehearsed = dict(_leaves(params)), dict(_leaves(rehearsal[stem]))
+        extra = [".".join(p) for p in set(rehearsed) - set(full_leaves)
+                 if not ".".join(p).startswith(REHEARSAL_ONLY.get(stem, ()))]
+        assert extra == [], f"{stem}: the rehearsal sets keys the full profile leaves to defaults"
+        assert set(full_leaves) <= set(rehearsed), f"{stem}: keys missing from the rehearsal"
         quick_values = dict(_leaves(quick.get(stem, {})))
-        for path, value in _leaves(params):
-            if _is_switch(value) and quick_values.get(path) != value:
-                listed = {k[1] for k in FULL_SWITCHES if k[0] == stem}
-                assert ".".join(path) in listed, f"{stem}.{'.'.join(path)} has no rehearsal check"
+        for path, value in full_leaves.items():
+            if _is_switch(value):
+                assert rehearsed[path] == value, (stem, path)
+                if quick_values.get(path) != value:
+                    assert _listed(stem, path), f"{stem}.{'.'.join(path)} has no rehearsal check"
+    assert not _listed("07_advisor", ("N_IMAGES",)) and _listed("04_real_datasets",
+                                                                ("REAL", "encoders", "ham10000"))
 
 
-def test_every_full_profile_switch_ran_in_the_rehearsal() -> None:
-    """After ``make rehearse``: each switch left its trace in the executed chapter."""
+def test_every_full_profile_switch_ran_in_the_rehearsal(monkeypatch) -> None:
+    """After ``make rehearse``: all seven chapters executed from their current sources without
+    error cells, and each switch left its trace in its executed chapter."""
+    from latentsep.booktools import bookrun
+
     notebooks = ROOT / "results" / "rehearsal" / "notebooks"
-    if not all((notebooks / f"{stem}.ipynb").is_file() for stem, _ in FULL_SWITCHES):
+    if not all((notebooks / f"{stem}.ipynb").is_file() for stem in CHAPTERS):
         if os.environ.get("LATENTSEP_REQUIRE_REHEARSAL"):
             pytest.fail(f"no executed rehearsal in {notebooks}")
         pytest.skip("run `make rehearse` first")
+    from latentsep.booktools.rehearse import PROFILE
+
+    # The stamps as `make rehearse` computed them: with the data folder it sets.
+    monkeypatch.setenv("LATENTSEP_DATA_DIR", str(ROOT / "cache" / PROFILE / "data"))
+    stamps = bookrun.chapter_stamps(bookrun.Project.find(ROOT), "rehearsal")
+    for stem in CHAPTERS:
+        nb = json.loads((notebooks / f"{stem}.ipynb").read_text())
+        assert bookrun.notebook_problems(nb) == [], stem
+        assert (notebooks / f"{stem}.stamp").read_text().strip() == stamps[stem], \
+            f"{stem}: executed from an older source or profile; run `make rehearse` again"
     missing = []
     for (stem, switch), traces in FULL_SWITCHES.items():
         text = (notebooks / f"{stem}.ipynb").read_text()

@@ -8,7 +8,7 @@ user's full MNIST goes (so the paper's unscaled split sizes and K = 23,840 run) 
 user would set for the real data; :func:`main` sets them and executes the ``rehearsal`` profile
 (``params/rehearsal.yaml``) through :func:`latentsep.booktools.bookrun.execute`, preflight included.
 
-Command line: ``python -m latentsep.booktools.rehearse [--only STEM ...] [--force]``.
+Command line: ``python -m latentsep.booktools.rehearse [--small] [--only STEM ...] [--force]``.
 """
 
 from __future__ import annotations
@@ -35,11 +35,16 @@ PROFILE = "rehearsal"
 #: (class, group) cell of every attribute needs the histogram estimator's 50 rows (~1,300
 #: MIMIC-CXR images and 1,000 comments, with chapter 07's test fraction of 0.6).
 SIZES = {"mimic_subjects": 600, "ham_lesions": 110, "ham_test": 40, "civil_comments": 1000}
+#: ``--small``: enough for chapter 04's three real-dataset branches and its claims (the
+#: kill-and-resume test of ``make test``), not for chapter 07's pilots.
+SMALL_SIZES = {"mimic_subjects": 140, "ham_lesions": 110, "ham_test": 40, "civil_comments": 300}
 VERSION = 3
 
 
-def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR) -> dict[str, str]:
-    """Write the rehearsal's datasets under ``<project_root>/cache/rehearsal`` (if not current).
+def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR,
+            sizes: dict[str, int] = SIZES) -> dict[str, str]:
+    """Write the rehearsal's datasets of ``sizes`` under ``<project_root>/cache/rehearsal``
+    (unless those are there already).
 
     Returns
     -------
@@ -50,13 +55,13 @@ def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR) -> dict[
     base = project_root / "cache" / PROFILE
     datasets, data = base / "datasets", base / "data"
     stamp = base / "datasets.json"
-    wanted = json.dumps({"version": VERSION, "sizes": SIZES}, sort_keys=True)
+    wanted = json.dumps({"version": VERSION, "sizes": sizes}, sort_keys=True)
     if not (stamp.is_file() and stamp.read_text() == wanted):
         shutil.rmtree(datasets, ignore_errors=True)
-        write_mimic(datasets / "mimic", n_subjects=SIZES["mimic_subjects"])
-        write_ham10000(datasets / "ham10000", n_lesions=SIZES["ham_lesions"],
-                       n_test=SIZES["ham_test"])
-        write_civilcomments(datasets / "civilcomments", n=SIZES["civil_comments"])
+        write_mimic(datasets / "mimic", n_subjects=sizes["mimic_subjects"])
+        write_ham10000(datasets / "ham10000", n_lesions=sizes["ham_lesions"],
+                       n_test=sizes["ham_test"])
+        write_civilcomments(datasets / "civilcomments", n=sizes["civil_comments"])
         atomic_write_text(stamp, wanted)
     place_mnist_stand_in(data, fashion_dir)
     tabular = data / "tabular"
@@ -73,17 +78,19 @@ def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR) -> dict[
 
 def main(argv: list[str] | None = None) -> int:
     """Prepare the data, set the variables, then ``bookrun execute --profile rehearsal`` with the
-    remaining arguments (``--only``, ``--force``)."""
+    remaining arguments (``--only``, ``--force``); ``--small`` writes :data:`SMALL_SIZES`."""
     from latentsep.booktools.bookrun import Project
     from latentsep.booktools.bookrun import main as bookrun_main
 
     parser = argparse.ArgumentParser(prog="python -m latentsep.booktools.rehearse",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--root", type=Path, default=None)
+    parser.add_argument("--small", action="store_true",
+                        help="smaller invented datasets: enough for chapter 04, not for chapter 07")
     args, rest = parser.parse_known_args(argv)
     project = Project.find(args.root)
     try:
-        env = prepare(project.root)
+        env = prepare(project.root, sizes=SMALL_SIZES if args.small else SIZES)
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -24,6 +24,8 @@ from latentsep.advisor import AdviceReport, advise
 from latentsep.advisor_validation import VERIFY_HEAD, judge, pair_concordance, rank_agreement
 from latentsep.allocation import split_indices
 from latentsep.calibration import Calibration, fit_calibration
+from latentsep.data.mnist import detect_mnist
+from latentsep.data.rehearsal import rehearsal_notice
 from latentsep.experiments.foundation import foundation_embeddings, frozen_splits, run_frozen_protocol
 from latentsep.experiments.protocol import (
     ProtocolData,
@@ -45,7 +47,7 @@ __all__ = [
     "check_claims", "compare_with_sweeps", "decisive_pairs", "decisive_pairs_note",
     "decisive_pairs_table", "disagreements", "disagreements_note", "foundation_pilots",
     "pilot_halves", "pilot_overview", "reading_note", "real_datasets_note", "real_pilots",
-    "save_pilot", "sweep_summary", "tabular_pilots",
+    "save_pilot", "sources_note", "sweep_summary", "tabular_pilots",
 ]  # fmt: skip
 
 # The paper states the recipe qualitatively (§5.5); the other two rules are the book's own.
@@ -149,9 +151,16 @@ def foundation_pilots(
                                      head=VERIFY_HEAD, seed=settings.seed, **settings.protocol())
         out[name] = PilotStudy(
             z[pilot], table.iloc[pilot][["y", *attributes.columns]].reset_index(drop=True), result,
-            f"{n_images:,} images, frozen EfficientNet-Lite0 (ImageNet) at {image_size} px, "
-            f"{z.shape[1]}-d")
+            _stand_in_prefix(name, data_dir) + f"{n_images:,} images, frozen EfficientNet-Lite0 "
+            f"(ImageNet) at {image_size} px, {z.shape[1]}-d")
     return out
+
+
+def _stand_in_prefix(name: str, data_dir: str | Path) -> str:
+    """The rehearsal's notice when coloured MNIST is drawn from stand-in IDX files, else ``""``."""
+    found = detect_mnist(data_dir) if name == "coloured_mnist" else None
+    notice = rehearsal_notice(found[1][0].parent) if found else None
+    return f"{notice} " if notice else ""
 
 
 def tabular_pilots(
@@ -222,6 +231,12 @@ def real_datasets_note(requested: Sequence[str], skipped: Sequence[str], profile
                 f"roots are set; this profile (`{profile}`) skips them.*")
     return "\n\n".join(f"**Skipped `{name}`**: its root is not set. The variables this chapter "
                        "reads are listed below." for name in skipped)
+
+
+def sources_note(pilots: Mapping[str, PilotStudy]) -> str:
+    """Chapter 07: each dataset's data and encoder in full, as a markdown list (the overview
+    table shortens them; the rehearsal's notices must stay readable)."""
+    return "\n".join(f"- **{name}**: {pilot.source}" for name, pilot in pilots.items())
 
 
 def sweep_summary(pilots: Mapping[str, PilotStudy]) -> pd.DataFrame:
