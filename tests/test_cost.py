@@ -53,4 +53,9 @@ def test_report_before_run_reads_the_rehearsal_timings(tmp_path: Path) -> None:
                                   {}, _chapters("rehearsal"))
     # full: 140,000 configurations, rehearsal 900: 6 s × 140000/900 = 15.6 min
     assert "01_tv_bound ≲ 16 min: 140,000 simulated configurations" in text
-    assert (tmp_path / "full" / "real_rows.json").is_file()
+    # no user-supplied dataset in this run: the rows recorded by an earlier run stay
+    assert not (tmp_path / "full" / "real_rows.json").exists()
+    one = {"01_tv_bound": _chapters("full")["01_tv_bound"]}
+    cost.report_before_run(tmp_path, "full", one, {"mimic_cxr": 9}, None)
+    cost.report_before_run(tmp_path, "full", one, {}, None)
+    assert json.loads((tmp_path / "full" / "real_rows.json").read_text()) == {"mimic_cxr": 9}

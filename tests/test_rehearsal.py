@@ -27,9 +27,11 @@ def _sidecars(cache: Path) -> dict[Path, tuple[int, int]]:
 
 
 def _rehearse(root: Path, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "latentsep.booktools.rehearse", "--only", CHAPTER,
-                             "--root", str(root)], env=env, cwd=root, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    """Chapter 04 alone, on the smaller invented folders (``--small``: all its branches, faster)."""
+    return subprocess.Popen([sys.executable, "-m", "latentsep.booktools.rehearse", "--small",
+                             "--only", CHAPTER, "--root", str(root)], env=env, cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
 
 
 def test_real_branch_rehearsal_survives_sigkill_in_its_sweeps(tmp_path: Path) -> None:
@@ -178,3 +180,22 @@ def test_every_full_profile_switch_ran_in_the_rehearsal(monkeypatch) -> None:
         text = (notebooks / f"{stem}.ipynb").read_text()
         missing += [f"{stem} {switch}: {t!r}" for t in traces if t not in text]
     assert missing == []
+
+
+def test_the_rehearsal_runs_every_chapter_once_in_two_lanes(monkeypatch, tmp_path: Path) -> None:
+    from latentsep.booktools import rehearse
+
+    calls, codes = [], iter([0, 3])
+
+    class Lane:
+        def __init__(self, command, **_) -> None:
+            calls.append(command)
+
+        def wait(self) -> int:
+            return next(codes)
+
+    monkeypatch.setattr(rehearse.subprocess, "Popen", Lane)
+    assert rehearse._run_lanes(tmp_path, CHAPTERS, ["--force"]) == 3  # a failed lane fails the run
+    lanes = [command[command.index("--only") + 1:-1] for command in calls]
+    assert sorted(stem for lane in lanes for stem in lane) == CHAPTERS
+    assert lanes[1] == list(rehearse.SECOND_LANE) and all(c[-1] == "--force" for c in calls)

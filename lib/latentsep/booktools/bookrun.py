@@ -17,6 +17,7 @@ Command line: ``python -m latentsep.booktools.bookrun {execute,build,check} --pr
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -259,9 +260,12 @@ def _before_heavy_work(project: Project, profile: str, stems: list[str]) -> None
 
 def _record_timing(results_dir: Path, stem: str, seconds: float) -> None:
     path = results_dir / "timings.json"
-    timings = json.loads(path.read_text()) if path.is_file() else {}
-    timings[stem] = round(seconds, 1)
-    atomic_write_text(path, json.dumps(timings, indent=2, sort_keys=True))
+    # `make rehearse` runs two lanes of chapters at once: read-modify-write under a lock.
+    with open(results_dir / ".timings.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        timings = json.loads(path.read_text()) if path.is_file() else {}
+        timings[stem] = round(seconds, 1)
+        atomic_write_text(path, json.dumps(timings, indent=2, sort_keys=True))
 
 
 def write_vega_bundle(project: Project) -> Path:

@@ -191,9 +191,10 @@ def report_before_run(results_root: Path, profile: str, chapters: Mapping[str, M
     ``results_root`` is the folder of every profile's results (``results/``); this run's rows go
     to ``<results_root>/<profile>/real_rows.json`` so that a later estimate can scale from it.
     """
-    out = results_root / profile / "real_rows.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(dict(real_rows), indent=1, sort_keys=True))
+    if real_rows:  # a run without user-supplied datasets keeps the rows recorded before
+        out = results_root / profile / "real_rows.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(dict(real_rows), indent=1, sort_keys=True))
     seconds = measured_seconds(results_root)
     ref_rows_path = results_root / "rehearsal" / "real_rows.json"
     ref_rows = json.loads(ref_rows_path.read_text()) if ref_rows_path.is_file() else {}

@@ -8,7 +8,8 @@ user's full MNIST goes (so the paper's unscaled split sizes and K = 23,840 run) 
 user would set for the real data; :func:`main` sets them and executes the ``rehearsal`` profile
 (``params/rehearsal.yaml``) through :func:`latentsep.booktools.bookrun.execute`, preflight included.
 
-Command line: ``python -m latentsep.booktools.rehearse [--small] [--only STEM ...] [--force]``.
+Command line: ``python -m latentsep.booktools.rehearse [--small] [--serial] [--only STEM ...]
+[--force]``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -39,6 +41,11 @@ SIZES = {"mimic_subjects": 600, "ham_lesions": 110, "ham_test": 40, "civil_comme
 #: kill-and-resume test of ``make test``), not for chapter 07's pilots.
 SMALL_SIZES = {"mimic_subjects": 140, "ham_lesions": 110, "ham_test": 40, "civil_comments": 300}
 VERSION = 3
+#: Run in a second process beside the other chapters when two cores are free: chapters 05 and 06
+#: (the latter reuses 05's encoders) take about as long as the five others. Chapter 06 also reads
+#: chapter 03's encoders, which the other lane has written by then (if not, it computes the same
+#: ones itself: the cache writes are atomic and deterministic).
+SECOND_LANE = ("05_tv_regularisation", "06_conventional_explanations")
 
 
 def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR,
@@ -76,9 +83,20 @@ def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR,
     }
 
 
+def _run_lanes(root: Path, stems: list[str], rest: list[str]) -> int:
+    """``bookrun execute`` of :data:`SECOND_LANE` and of the other chapters, side by side."""
+    lanes = [[s for s in stems if s not in SECOND_LANE], [s for s in stems if s in SECOND_LANE]]
+    runs = [subprocess.Popen([sys.executable, "-m", "latentsep.booktools.bookrun", "execute",
+                              "--profile", PROFILE, "--root", str(root), "--only", *lane, *rest])
+            for lane in lanes if lane]
+    return max(run.wait() for run in runs)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Prepare the data, set the variables, then ``bookrun execute --profile rehearsal`` with the
-    remaining arguments (``--only``, ``--force``); ``--small`` writes :data:`SMALL_SIZES`."""
+    remaining arguments (``--force``); ``--small`` writes :data:`SMALL_SIZES`. Every chapter runs
+    in two lanes at once when two cores are available (:data:`SECOND_LANE`), one lane with
+    ``--serial`` or ``--only``."""
     from latentsep.booktools.bookrun import Project
     from latentsep.booktools.bookrun import main as bookrun_main
 
@@ -87,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--small", action="store_true",
                         help="smaller invented datasets: enough for chapter 04, not for chapter 07")
+    parser.add_argument("--only", nargs="+", default=None, help="chapter stems (one lane)")
+    parser.add_argument("--serial", action="store_true", help="one chapter at a time")
     args, rest = parser.parse_known_args(argv)
     project = Project.find(args.root)
     try:
@@ -97,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(env)
     for name, value in env.items():
         print(f"[{PROFILE}] {name}={value}", flush=True)
-    return bookrun_main(["execute", "--profile", PROFILE, "--root", str(project.root), *rest])
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if args.only or args.serial or (cores or 1) < 2:
+        return bookrun_main(["execute", "--profile", PROFILE, "--root", str(project.root),
+                             *(["--only", *args.only] if args.only else []), *rest])
+    return _run_lanes(project.root, [p.stem for p in project.chapters], rest)
 
 
 if __name__ == "__main__":
