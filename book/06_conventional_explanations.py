@@ -57,7 +57,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from latentsep.data.mnist import load_mnist
+from latentsep.data.mnist import describe_source, load_mnist
 from latentsep.experiments import explanations as ex
 from latentsep.formatting import interval_column
 from latentsep.plotting import enable_offline_renderer
@@ -93,7 +93,7 @@ pooled = ex.pooled_groups(
     tabular_epochs=TABULAR_PRETRAIN_EPOCHS, tabular_head_epochs=TABULAR_HEAD_EPOCHS,
     metric=SLOPE_METRIC, n_permutations=N_PERMUTATIONS)
 groups = pooled.groups
-display(Markdown(ex.cache_markdown(pooled.from_cache)))
+display(Markdown(describe_source(mnist)), Markdown(ex.cache_markdown(pooled.from_cache)))
 groups[["dataset", "attribute", "group", "slope", "slope_ci_low", "slope_ci_high", *ex.PREDICTORS]]
 
 # %% [markdown]

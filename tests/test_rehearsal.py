@@ -165,10 +165,13 @@ def test_every_full_profile_switch_ran_in_the_rehearsal(monkeypatch) -> None:
         if os.environ.get("LATENTSEP_REQUIRE_REHEARSAL"):
             pytest.fail(f"no executed rehearsal in {notebooks}")
         pytest.skip("run `make rehearse` first")
-    from latentsep.booktools.rehearse import PROFILE
+    from latentsep.booktools.rehearse import prepare
 
-    # The stamps as `make rehearse` computed them: with the data folder it sets.
-    monkeypatch.setenv("LATENTSEP_DATA_DIR", str(ROOT / "cache" / PROFILE / "data"))
+    # The stamps as `make rehearse` computed them: with the variables it sets (its folders are
+    # current, so prepare() only returns them) and without this test's own.
+    monkeypatch.delenv("LATENTSEP_REQUIRE_REHEARSAL", raising=False)
+    for name, value in prepare(ROOT).items():
+        monkeypatch.setenv(name, value)
     stamps = bookrun.chapter_stamps(bookrun.Project.find(ROOT), "rehearsal")
     for stem in CHAPTERS:
         nb = json.loads((notebooks / f"{stem}.ipynb").read_text())
