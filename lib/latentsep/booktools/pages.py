@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
-VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not checked")
+from latentsep.verdicts import VERDICTS
+
 VERDICT_COLOURS = {
     "reproduced": "#1a7f37",
     "not reproduced": "#cf222e",
@@ -295,6 +296,8 @@ def readable_notebook(nb: dict, claims: pd.DataFrame, slug: str, provenance: Pro
         elif is_plumbing(_source(cell)):
             _add_tag(cell, PLUMBING_TAG)
     anchors = claim_sections(nb, claims, slug)
+    # The status page links each claim it cannot call reproduced to this section.
+    nb.setdefault("metadata", {})["latentsep_claim_anchors"] = anchors
     box = findings_box(claims, anchors, f"status.html#status-{slug}")
     opening = {"cell_type": "markdown", "metadata": {"tags": ["latentsep-findings"]},
                "source": box + "\n\n" + provenance.html()}

@@ -124,8 +124,8 @@ def check_claims(results: ExplanationResults) -> list[Claim]:
     >>> results = ExplanationResults(pd.DataFrame({"dataset": []}), pd.DataFrame(
     ...     columns=["scope", "outcome", "predictor", *_R]), pd.DataFrame(columns=["arm"]), {},
     ...     joint, [1], [1], "cross_entropy", 8)
-    >>> check_claims(results)[-1].reproduced
-    True
+    >>> check_claims(results)[-1].status
+    'reproduced'
     """
     groups = results.groups
     pooled = scope_rows(results.correlations, "pooled")
