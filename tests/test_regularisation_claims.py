@@ -10,11 +10,14 @@ from latentsep.experiments import regularisation as reg
 NAN = float("nan")
 
 
-def changes_table(rows: dict[str, tuple[float, float, float]], dataset: str = "d") -> pd.DataFrame:
-    """A change_from_unregularised table at the paper's λ: quantity -> (change, low, high)."""
+def changes_table(rows: dict[str, tuple[float, float, float]], dataset: str = "d",
+                  n_seeds: int = 3) -> pd.DataFrame:
+    """A change_from_unregularised table at the paper's λ: quantity -> (change, low, high); the
+    seeds' range is (low, high) too, what the claims read when 3 seeds are too few for the t."""
     return pd.DataFrame([
         {"dataset": dataset, "attribute": "a", "penalty": "tv", "lam": reg.PAPER["lambda"],
-         "quantity": q, "change": c, "ci_low": lo, "ci_high": hi, "n_seeds": 3}
+         "quantity": q, "change": c, "ci_low": lo, "ci_high": hi, "n_seeds": n_seeds,
+         "seed_min": lo, "seed_max": hi}
         for q, (c, lo, hi) in rows.items()
     ])
 
@@ -49,7 +52,10 @@ def test_claims_are_reproduced_when_every_interval_lies_on_the_predicted_side() 
         "regularisation.d.tv.accuracy_cost", "regularisation.d.compare.sensitivity"]
     assert [c.status for c in claims] == ["reproduced"] * 4
     cost = claims[2]
-    assert cost.ours == pytest.approx(0.03) and cost.ci == pytest.approx((0.01, 0.05))
+    assert cost.ours == pytest.approx(0.03) and cost.ci is None  # 3 seeds: no t-interval
+    assert cost.extra["seed_range"] == pytest.approx([0.01, 0.05])
+    many = check(changes_table(GOOD, n_seeds=6), matched_table((0.01, 0.002, 0.02)))[2]
+    assert many.ci == pytest.approx((0.01, 0.05)) and many.extra["ci_df"] == 5
     assert claims[0].note == ("d, attribute a; seeds [42, 43]; ≤ 8 pre-training epochs; "
                               "TV reduction sum.")
     assert claims[3].ours == 0.01 and claims[3].note.endswith("Matched cost 2.0 points of "

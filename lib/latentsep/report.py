@@ -96,6 +96,10 @@ class Claim:
         if isinstance(self.ours, float | int):
             if self.ci is not None and all(math.isfinite(c) for c in self.ci):
                 return interval(self.ours, *self.ci)
+            if "seed_range" in (self.extra or {}):
+                first, last = self.extra["seed_range"]
+                return (f"{self.ours:.3f} ({self.extra['n_seeds']} encoders: {first:.3f} to "
+                        f"{last:.3f})")
             return f"{self.ours:.3f}"
         return str(self.ours)
 
@@ -176,10 +180,14 @@ def claim_interval_problems(claims: list[Claim]) -> list[str]:
 
 def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
                columns: Sequence[str] = ("change", "ci_low", "ci_high"), negate: bool = False,
-               note: str = "", margin: float | None = None) -> Claim:
+               note: str = "", margin: float | None = None, rests_on: str | None = None) -> Claim:
     """``claim`` with our value, its interval and the verdict read off one table row.
 
-    Used by chapters 05 and 06 for every claim about a change, a drop or a correlation.
+    Used by chapters 04-06 for every claim about a change, a drop or a correlation. A row that
+    summarises seeds (it has ``n_seeds``) holds a Student-t interval on ``n_seeds − 1`` degrees
+    of freedom; with fewer than :data:`MIN_T_DF` the interval cannot carry the claim, so the
+    encoders' own values decide it instead: their range (``seed_min``, ``seed_max``) must lie on
+    the claimed side (:func:`side_verdict` applied to the range), and the claim shows no CI.
 
     Parameters
     ----------
@@ -198,12 +206,15 @@ def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
         The claim's note.
     margin : float, optional
         Equivalence margin of a ``"contains"`` rule (:func:`side_verdict`).
+    rests_on : str, optional
+        What the interval rests on when it is not a t-interval over seeds (e.g. "bootstrap over
+        attributes"); recorded in ``extra["interval"]``.
 
     Returns
     -------
     Claim
-        A copy with ``ours``, ``ci``, the verdict (``reproduced``; "not checked" when an end of the
-        interval is NaN) and ``note`` set.
+        A copy with ``ours``, ``ci``, the verdict (``reproduced``; "not checked" when a number is
+        NaN), ``note`` and ``extra`` (``interval``, and ``ci_df`` or ``seed_range``) set.
 
     Examples
     --------
@@ -215,13 +226,34 @@ def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
     'not checked'
     >>> fill_claim(claim, {"change": 0.1, "ci_low": -0.1, "ci_high": 0.2}, "above").status
     'inconclusive'
+    >>> three = fill_claim(claim, {"change": 0.1, "ci_low": -0.5, "ci_high": 0.7, "n_seeds": 3,
+    ...                            "seed_min": 0.05, "seed_max": 0.15}, "above")
+    >>> three.status, three.ci, three.ours_text()
+    ('reproduced', None, '0.100 (3 encoders: 0.050 to 0.150)')
     """
     check_choice(rule, "rule", SIDES)
     value, low, high = (float(row[c]) for c in columns)
     if negate:
         value, low, high = -value, -high, -low
-    return replace(claim, ours=value, ci=(low, high), note=note,
-                   reproduced=side_verdict(low, high, rule, margin=margin))
+    extra = {**claim.extra, **({"interval": rests_on} if rests_on else {})}
+    n_seeds = row.get("n_seeds") if hasattr(row, "get") else None
+    if n_seeds is None or not math.isfinite(float(n_seeds)):
+        return replace(claim, ours=value, ci=(low, high), note=note, extra=extra,
+                       reproduced=side_verdict(low, high, rule, margin=margin))
+    n_seeds = int(n_seeds)
+    if n_seeds - 1 >= MIN_T_DF:
+        return replace(claim, ours=value, ci=(low, high), note=note,
+                       extra={**extra, "interval": f"t-interval over {n_seeds} seeds",
+                              "ci_df": n_seeds - 1},
+                       reproduced=side_verdict(low, high, rule, margin=margin))
+    first, last = float(row.get("seed_min", math.nan)), float(row.get("seed_max", math.nan))
+    if negate:
+        first, last = -last, -first
+    return replace(claim, ours=value, ci=None, note=note, extra={
+        **extra, "interval": f"the {n_seeds} encoders' values must agree (a t-interval on "
+                             f"{n_seeds - 1} degrees of freedom cannot decide)",
+        "seed_range": [first, last], "n_seeds": n_seeds},
+        reproduced=side_verdict(first, last, rule, margin=margin))
 
 
 def write_claims(claims: list[Claim], chapter: str, results_dir: str | Path) -> Path:
