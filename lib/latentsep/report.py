@@ -163,7 +163,8 @@ def interval_problems(
 
 
 def claim_interval_problems(claims: list[Claim]) -> list[str]:
-    """:func:`interval_problems` of every claim, from what its ``extra`` declares.
+    """:func:`interval_problems` of every claim, from what its ``extra`` declares; a claim with a
+    finite interval must declare what it rests on (``extra["interval"]``).
 
     A test over a chapter's claims (or over ``read_claim_objects(results_dir)``) asserts this is
     empty (issue 13, acceptance 3).
@@ -171,6 +172,11 @@ def claim_interval_problems(claims: list[Claim]) -> list[str]:
     problems = []
     for claim in claims:
         extra = claim.extra or {}
+        finite = claim.ci is not None and any(math.isfinite(float(c)) for c in claim.ci)
+        if finite and not extra.get("interval"):
+            problems.append(f"{claim.claim_id}: the claim has an interval but does not declare "
+                            'what it rests on; set extra["interval"] (and "ci_df" for a '
+                            "t-interval).")
         bounds = extra.get("bounds")
         problems += interval_problems(
             claim.ci, df=extra.get("ci_df"), bounds=tuple(bounds) if bounds is not None else None,
@@ -180,7 +186,8 @@ def claim_interval_problems(claims: list[Claim]) -> list[str]:
 
 def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
                columns: Sequence[str] = ("change", "ci_low", "ci_high"), negate: bool = False,
-               note: str = "", margin: float | None = None, rests_on: str | None = None) -> Claim:
+               note: str = "", margin: float | None = None, rests_on: str | None = None,
+               bounds: tuple[float, float] | None = None) -> Claim:
     """``claim`` with our value, its interval and the verdict read off one table row.
 
     Used by chapters 04-06 for every claim about a change, a drop or a correlation. A row that
@@ -208,7 +215,11 @@ def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
         Equivalence margin of a ``"contains"`` rule (:func:`side_verdict`).
     rests_on : str, optional
         What the interval rests on when it is not a t-interval over seeds (e.g. "bootstrap over
-        attributes"); recorded in ``extra["interval"]``.
+        attributes"); recorded in ``extra["interval"]``. A row with a ``df`` column (an OLS fit)
+        records ``extra["ci_df"]`` from it.
+    bounds : (low, high), optional
+        Range of the quantity (e.g. (-1, 1) for a correlation), checked by
+        :func:`claim_interval_problems`.
 
     Returns
     -------
@@ -235,7 +246,10 @@ def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
     value, low, high = (float(row[c]) for c in columns)
     if negate:
         value, low, high = -value, -high, -low
-    extra = {**claim.extra, **({"interval": rests_on} if rests_on else {})}
+    extra = {**claim.extra, **({"interval": rests_on} if rests_on else {}),
+             **({"bounds": list(bounds)} if bounds is not None else {})}
+    if "df" in row:
+        extra["ci_df"] = int(row["df"])
     n_seeds = row.get("n_seeds") if hasattr(row, "get") else None
     if n_seeds is None or not math.isfinite(float(n_seeds)):
         return replace(claim, ours=value, ci=(low, high), note=note, extra=extra,

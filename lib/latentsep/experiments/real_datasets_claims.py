@@ -121,7 +121,8 @@ def correlation_claim(claim: Claim, row: pd.Series, *, n_seeds: int, profile: st
             f"{interval(row['spearman'], row['spearman_ci_low'], row['spearman_ci_high'], 2)}, "
             f"n = {int(row['n'])} attributes, {n_seeds} seeds, profile {profile}.{extra}")
     filled = fill_claim(claim, row, "below", note=note,
-                        columns=("pearson_r", "pearson_ci_low", "pearson_ci_high"))
+                        columns=("pearson_r", "pearson_ci_low", "pearson_ci_high"),
+                        rests_on=f"Fisher z over {int(row['n'])} attributes", bounds=(-1, 1))
     if min_r2 is None:
         return filled
     strong = decide([row["r2"]], holds=row["r2"] >= min_r2, fails=row["r2"] < min_r2)

@@ -139,7 +139,8 @@ def check_claims(results: ExplanationResults) -> list[Claim]:
     for claim, predictor in zip(definitions, PREDICTORS, strict=False):
         if predictor in pooled.index:
             rule = "below" if predictor == "separation_excess" else "contains"
-            claim = fill_claim(claim, pooled.loc[predictor], rule, columns=_R,
+            claim = fill_claim(claim, pooled.loc[predictor], rule, columns=_R, bounds=(-1, 1),
+                               rests_on=f"Fisher z over {int(pooled.loc[predictor, 'n'])} groups",
                                note=f"{pooled_note} Within datasets: r = "
                                     f"{interval(*within.loc[predictor, list(_R)])}.")
         checked.append(claim)
@@ -155,7 +156,7 @@ def check_claims(results: ExplanationResults) -> list[Claim]:
              for t in ("pretrain_prevalence", "pretrained_balanced_accuracy")}
     checked.append(fill_claim(
         definitions[-1], coef.loc["separation_excess"], "above",
-        columns=("coef", "ci_low", "ci_high"),
+        columns=("coef", "ci_low", "ci_high"), rests_on="OLS over the controlled runs",
         note=f"{control_note} Prevalence coefficient {terms['pretrain_prevalence']}; baseline "
              f"accuracy coefficient {terms['pretrained_balanced_accuracy']}."))
     return checked
