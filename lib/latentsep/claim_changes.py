@@ -49,7 +49,8 @@ RULE_CHANGES: tuple[RuleChange, ...] = (
         "An interval that cannot decide was counted on one side or the other, depending on how "
         "the rule was worded."),
     RuleChange(
-        "claims about a change's side of 0 (chapters 04-07, fill_claim)",
+        "claims about a change's or a correlation's side of 0 (chapters 04-07: fill_claim, "
+        "advisor.ranking.*)",
         "reproduced when the CI lies on the claimed side, else not reproduced",
         "not reproduced only when the CI lies on the other side; a CI containing 0 is inconclusive",
         "loosened",
@@ -99,6 +100,22 @@ RULE_CHANGES: tuple[RuleChange, ...] = (
         "when they do not)",
         "reformulated",
         "No Student-t interval on fewer than 5 degrees of freedom; the per-seed values are shown."),
+    RuleChange(
+        "changes summarised over fewer than 6 seeds (chapters 05 and 06, fill_claim)",
+        "the t-interval over seeds (2 df with 3 seeds) on the claimed side",
+        "every encoder's change on the claimed side (reproduced) or every one on the other "
+        "(not reproduced), else inconclusive; the claim shows the encoders' range, no CI",
+        "loosened",
+        "A t-interval on 2 degrees of freedom cannot carry a claim. Three encoders agreeing is "
+        "weaker evidence than a 95 % interval (a one-sided sign test at 1/8): read these verdicts "
+        "as the encoders' agreement. With 6 or more seeds the t-interval decides again."),
+    RuleChange(
+        "advisor.ranking.decisive_pairs",
+        "the share of decisive pairs ordered correctly at or above 0.80",
+        "its 95 % Wilson interval at or above 0.80; below: not reproduced; straddling: "
+        "inconclusive",
+        "tightened",
+        "A share of a few pairs is uncertain; its interval, not the point, has to clear the bar."),
 )
 """Every rule change of issue 13, in the order the status page lists them."""
 
