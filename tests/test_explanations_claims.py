@@ -9,7 +9,8 @@ from latentsep.experiments import explanations as ex
 
 NAN = float("nan")
 EXTREMES = {"prevalence": "5%", "colour": "P(green) 0.1 / 0.9", "regulariser": "mmd λ = 3"}
-GROUPS = pd.DataFrame({"dataset": ["adult", "adult", "coloured_mnist", "coloured_mnist"]})
+GROUPS = pd.DataFrame({"dataset": ["adult", "adult", "coloured_mnist", "coloured_mnist"],
+                       "attribute": ["Sex", "Sex", "colour", "colour"], "group": [0, 1, 0, 1]})
 
 
 def correlations(r: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
@@ -17,7 +18,7 @@ def correlations(r: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
     return pd.DataFrame([
         {"scope": scope, "outcome": outcome, "predictor": p, "n": 6, "pearson_r": v[0],
          "pearson_ci_low": v[1], "pearson_ci_high": v[2]}
-        for scope in ("pooled", "pooled, within dataset", "coloured_mnist")
+        for scope in (ex.ATTRIBUTE_SCOPE, "pooled", "pooled, within dataset", "coloured_mnist")
         for outcome in ("slope", "abs_slope") for p, v in r.items()
     ])
 
@@ -63,8 +64,9 @@ def test_every_claim_reproduced_when_the_intervals_fall_as_predicted() -> None:
     assert [c.claim_id for c in claims] == [c.claim_id for c in ex.claim_definitions()]
     assert [c.status for c in claims] == ["reproduced"] * 12
     assert claims[0].ours == -0.7 and claims[0].ci == (-0.9, -0.3)
-    assert claims[0].note == ("4 groups from adult, coloured_mnist; seeds [42, 43]; slope of "
-                              "cross_entropy. Within datasets: r = -0.700 [-0.900, -0.300].")
+    assert claims[0].note == ("2 attributes from adult, coloured_mnist; seeds [42, 43]; slope of "
+                              "cross_entropy. Every group pooled: r = -0.700 [-0.900, -0.300].")
+    assert claims[0].extra["interval"].startswith("Fisher z over 6 attributes")
     assert claims[5].note == "Coloured MNIST, seeds [42], ≤ 8 pre-training epochs. Level 5%."
     assert claims[-1].note.endswith("Prevalence coefficient -0.200 [-0.500, 0.100]; baseline "
                                     "accuracy coefficient 0.300 [-0.100, 0.700].")
