@@ -110,6 +110,13 @@ RULE_CHANGES: tuple[RuleChange, ...] = (
         "weaker evidence than a 95 % interval (a one-sided sign test at 1/8): read these verdicts "
         "as the encoders' agreement. With 6 or more seeds the t-interval decides again."),
     RuleChange(
+        "explanations.pooled.*",
+        "Pearson r across every group (signed per-group slopes), pooled over datasets",
+        "Pearson r across attributes (mean of the groups' slopes), centred within each dataset",
+        "reformulated",
+        "The paper works per attribute within a dataset; the two groups of an attribute share one "
+        "separation while their slopes often have opposite signs."),
+    RuleChange(
         "advisor.ranking.decisive_pairs",
         "the share of decisive pairs ordered correctly at or above 0.80",
         "its 95 % Wilson interval at or above 0.80; below: not reproduced; straddling: "
