@@ -63,7 +63,10 @@ def status_page(claims: pd.DataFrame, titles: Mapping[str, str], header: str,
         "those files and never edited by hand. *Paper* is the value reported in arXiv 2512.09496 "
         "(values marked `~` were read off the authors' figures); *ours* is this book's recomputation "
         "with its 95 % confidence interval; the *rule* for \"reproduced\" (under each claim) was "
-        "stated in the chapter before computing.",
+        "stated in the chapter before computing. A claim is *reproduced*, *not reproduced*, "
+        "*inconclusive* (its interval cannot decide; a claim with an inconclusive part is "
+        "inconclusive) or *not checked* (a number it needs is undefined). Claims checked under the "
+        "authors' code's protocol rather than the paper's text are counted apart.",
         "",
         header,
         "",
