@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from latentsep.claim_changes import RULE_CHANGES, rule_changes_table, verdict_changes
+from latentsep.claim_changes import RULE_CHANGES, changes_for, rule_changes_table, verdict_changes
 from latentsep.report import Claim, read_claim_objects, read_claims, write_claims
 from latentsep.verdicts import (
     VERDICTS,
@@ -103,7 +103,11 @@ def test_old_claim_files_are_read_and_new_ones_store_the_word(tmp_path) -> None:
     assert [c.status for _, c in read_claim_objects(new)] == ["inconclusive"]
 
 
-def test_rule_changes_go_both_ways_and_each_has_a_reason() -> None:
+def test_rule_changes_go_both_ways_and_each_has_a_reason_and_its_claims() -> None:
+    assert all(c.ids for c in RULE_CHANGES)
+    sharp = changes_for("mnist.bound.sharp_classifier_tv@authors_code")
+    assert [c.ids for c in sharp] == [("mnist.bound.sharp_classifier_tv",), ("*",)]
+    assert changes_for("theory.counterexample")[0].ids == ("*",)
     table = rule_changes_table()
     assert len(table) == len(RULE_CHANGES) and (table["reason"].str.len() > 20).all()
     assert {"tightened", "loosened"} <= set(table["direction"])
