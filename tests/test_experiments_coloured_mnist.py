@@ -123,8 +123,8 @@ def test_stated_claims_spell_the_paper_values_once_typed() -> None:
     assert claims["mnist.tv.ordering.paper_estimator"].paper == "A 0.110 > S 0.041 ≈ Random 0.037"
     assert claims["mnist.tv.value.digit_group"].paper == "0.110 ± 0.008 (/ Random: 2.97)"
     assert claims["mnist.tv.value.digit_group"].rule.endswith(
-        "overlaps the paper's range [2.20, 4.10] without covering it (values ± their errors ± "
-        "0.005 read-off)")
+        "lies inside the paper's range [2.20, 4.10] (values ± their errors ± 0.005 read-off); "
+        "across an edge: inconclusive")
     assert claims["mnist.tv.value.Random"].rule.endswith("excess over the null contains 0")
     assert claims["mnist.tv.colour_vs_random.paper_estimator"].paper == (
         "S − Random ≈ 0.004 (S / Random ≈ 1.11)")

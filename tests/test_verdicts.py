@@ -51,8 +51,9 @@ def test_the_sharp_bound_with_inconclusive_groups_is_not_reproduced_any_more() -
 
 
 @pytest.mark.parametrize(("low", "high", "expected"), [
-    (0.13, 0.17, "reproduced"), (0.10, 0.14, "reproduced"), (0.30, 0.40, "not reproduced"),
-    (0.0, 0.5, "inconclusive"), (NAN, 0.2, "not checked"),
+    (0.13, 0.17, "reproduced"), (0.10, 0.14, "inconclusive"), (0.30, 0.40, "not reproduced"),
+    (0.0, 0.5, "inconclusive"), (NAN, 0.2, "not checked"), (0.125, 0.185, "reproduced"),
+    (0.19, 0.19, "not reproduced"),
 ])
 def test_band_verdict(low, high, expected) -> None:
     assert band_verdict(low, high, 0.125, 0.185) == expected

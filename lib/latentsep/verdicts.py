@@ -130,23 +130,22 @@ def agreement(parts: Sequence[str | bool | None]) -> str:
 def band_verdict(low: float, high: float, band_low: float, band_high: float) -> str:
     """Whether an interval agrees with a band of accepted values (the paper's value ± tolerance).
 
-    *Reproduced* when the interval overlaps the band and does not reach beyond it on both sides
-    (a wider interval than the band cannot tell); *not reproduced* when they are disjoint;
-    *inconclusive* otherwise.
+    *Reproduced* when the interval lies inside the band, *not reproduced* when it lies outside,
+    *inconclusive* when it reaches across an edge of the band (it cannot decide). A point value
+    (``low == high``) is therefore never inconclusive.
 
     Examples
     --------
-    >>> band_verdict(0.12, 0.16, 0.125, 0.185), band_verdict(0.30, 0.40, 0.125, 0.185)
+    >>> band_verdict(0.13, 0.17, 0.125, 0.185), band_verdict(0.30, 0.40, 0.125, 0.185)
     ('reproduced', 'not reproduced')
-    >>> band_verdict(0.0, 0.5, 0.125, 0.185)
-    'inconclusive'
+    >>> band_verdict(0.10, 0.14, 0.125, 0.185), band_verdict(0.0, 0.5, 0.125, 0.185)
+    ('inconclusive', 'inconclusive')
     """
     if not band_low <= band_high:
         raise ValueError(f"band must be (low, high) with low <= high; got ({band_low}, {band_high}).")
-    disjoint = high < band_low or low > band_high
-    covers = low < band_low and high > band_high
-    return decide([low, high, band_low, band_high], holds=not disjoint and not covers,
-                  fails=disjoint)
+    return decide([low, high, band_low, band_high],
+                  holds=band_low <= low and high <= band_high,
+                  fails=high < band_low or low > band_high)
 
 
 def verdict(numbers: object, ok: bool) -> bool | None:
