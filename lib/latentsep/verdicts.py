@@ -149,7 +149,8 @@ def band_verdict(low: float, high: float, band_low: float, band_high: float) -> 
 
 
 def verdict(numbers: object, ok: bool) -> bool | None:
-    """A rule's outcome, or None (not checked) when a number it needs is undefined (NaN).
+    """A two-way rule's outcome (a point against a bar, no interval to straddle it), or None (not
+    checked) when a number it needs is undefined (NaN).
 
     Examples
     --------
