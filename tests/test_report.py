@@ -36,15 +36,21 @@ def test_a_bounded_quantity_must_keep_its_interval_in_range() -> None:
 
 
 def test_claims_declare_their_intervals_and_are_checked_after_a_round_trip(tmp_path) -> None:
+    boot = "row bootstrap"
     claims = [
-        Claim("ok", "TV", "0.1", "rule", 0.1, (0.05, 0.15), True, extra={"bounds": [0, 1]}),
-        Claim("small", "slope", "0.2", "rule", 0.2, (0.1, 0.3), True, extra={"ci_df": 2}),
+        Claim("ok", "TV", "0.1", "rule", 0.1, (0.05, 0.15), True,
+              extra={"bounds": [0, 1], "interval": boot}),
+        Claim("small", "slope", "0.2", "rule", 0.2, (0.1, 0.3), True,
+              extra={"ci_df": 2, "interval": "t over seeds"}),
         Claim("allowed", "slope", "0.2", "rule", 0.2, (0.1, 0.3), True,
-              extra={"ci_df": 2, "allow_small_df": "only three encoders"}),
-        Claim("out", "TV", "0.4", "rule", 0.4, (-0.2, 0.9), None, extra={"bounds": [0, 1]}),
+              extra={"ci_df": 2, "allow_small_df": "only three encoders", "interval": "t"}),
+        Claim("out", "TV", "0.4", "rule", 0.4, (-0.2, 0.9), None,
+              extra={"bounds": [0, 1], "interval": boot}),
+        Claim("undeclared", "TV", "0.4", "rule", 0.4, (0.2, 0.9), "inconclusive"),
         Claim("plain", "ordering", "A > S", "rule", "A > S", None, True),
+        Claim("unchecked", "TV", "0.4", "rule", None, (float("nan"), float("nan")), None),
     ]
-    expected = ["small", "out"]
+    expected = ["small", "out", "undeclared"]
     assert [p.split(":")[0] for p in claim_interval_problems(claims)] == expected
     write_claims(claims, "03_x", tmp_path)
     read = [claim for _, claim in read_claim_objects(tmp_path)]

@@ -21,16 +21,18 @@ def test_side_of_zero(low, high, side) -> None:
 
 
 @pytest.mark.parametrize(("rule", "low", "high", "expected"), [
-    ("below", -0.3, -0.1, True), ("below", -0.3, 0.1, False),
-    ("above", 0.1, 0.3, True), ("above", -0.1, 0.3, False),
-    ("contains", -0.1, 0.3, True), ("contains", 0.1, 0.3, False),
-    ("below", float("nan"), -0.1, None), ("contains", -0.1, float("nan"), None),
+    ("below", -0.3, -0.1, "reproduced"), ("below", -0.3, 0.1, "inconclusive"),
+    ("below", 0.1, 0.3, "not reproduced"),
+    ("above", 0.1, 0.3, "reproduced"), ("above", -0.1, 0.3, "inconclusive"),
+    ("above", -0.3, -0.1, "not reproduced"),
+    ("contains", -0.1, 0.3, "reproduced"), ("contains", 0.1, 0.3, "not reproduced"),
+    ("below", float("nan"), -0.1, "not checked"), ("contains", -0.1, float("nan"), "not checked"),
 ])
 def test_each_rule_gives_each_verdict(rule, low, high, expected) -> None:
     row = pd.Series({"change": (low + high) / 2, "ci_low": low, "ci_high": high})
     filled = fill_claim(CLAIM, row, rule, note="ours")
-    assert filled.reproduced is expected
-    assert filled.ci == (low, high) or expected is None
+    assert filled.status == expected
+    assert filled.ci == (low, high) or expected == "not checked"
     assert filled.note == "ours" and filled.claim_id == CLAIM.claim_id
     assert CLAIM.ours is None and CLAIM.note == "stated before"  # the definition is left alone
 
@@ -38,8 +40,18 @@ def test_each_rule_gives_each_verdict(rule, low, high, expected) -> None:
 def test_negate_flips_value_and_interval_and_applies_the_rule_to_them() -> None:
     row = {"change": -0.05, "ci_low": -0.08, "ci_high": -0.02}
     cost = fill_claim(CLAIM, row, "above", negate=True)
-    assert cost.ours == 0.05 and cost.ci == (0.02, 0.08) and cost.reproduced is True
-    assert fill_claim(CLAIM, row, "below").reproduced is True
+    assert cost.ours == 0.05 and cost.ci == (0.02, 0.08) and cost.status == "reproduced"
+    assert fill_claim(CLAIM, row, "below").status == "reproduced"
+
+
+@pytest.mark.parametrize(("low", "high", "margin", "expected"), [
+    (-0.02, 0.03, 0.05, "reproduced"), (-0.02, 0.08, 0.05, "inconclusive"),
+    (0.01, 0.03, 0.05, "not reproduced"), (-0.5, 0.5, None, "reproduced"),
+])
+def test_an_equivalence_margin_makes_a_wide_interval_around_0_inconclusive(
+        low, high, margin, expected) -> None:
+    row = {"change": 0.0, "ci_low": low, "ci_high": high}
+    assert fill_claim(CLAIM, row, "contains", margin=margin).status == expected
 
 
 def test_other_columns_and_plain_python_numbers() -> None:

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
+from scipy.stats import norm, rankdata
 
-from latentsep.checks import as_1d_labels, check_finite
+from latentsep.checks import as_1d_labels, check_finite, check_fraction
 
 METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "cross_entropy")
 COLUMNS = ["run", "attribute", "group", "metric", "value", "n"]
@@ -220,3 +220,46 @@ def subgroup_metrics(
     table = pd.concat(frames, ignore_index=True)[COLUMNS]
     table.attrs["notes"] = notes
     return table
+
+
+def prevalence_gap(y: np.ndarray, group: np.ndarray, confidence: float = 0.95) -> dict[str, float]:
+    """The class-prevalence gap P(Y=1 | A=1) − P(Y=1 | A=0) with a Wald interval.
+
+    The allocation theorem assumes P(Y | A) equal across the groups; an interval that excludes 0
+    puts the attribute outside that assumption (its label-shift form applies instead).
+
+    Parameters
+    ----------
+    y : array of shape (n,)
+        Binary labels.
+    group : array of shape (n,)
+        Binary group of each row.
+    confidence : float
+        Coverage of the interval (normal approximation: both groups need tens of rows).
+
+    Returns
+    -------
+    dict
+        ``gap, ci_low, ci_high`` and ``outside`` (1.0 when the interval excludes 0, else 0.0).
+
+    Examples
+    --------
+    >>> y = np.array([1] * 60 + [0] * 40 + [1] * 30 + [0] * 70)
+    >>> g = np.array([1] * 100 + [0] * 100)
+    >>> out = prevalence_gap(y, g)
+    >>> round(out["gap"], 3), out["outside"]
+    (0.3, 1.0)
+    """
+    check_fraction(confidence, "confidence", low_open=True)
+    y, group = np.asarray(y, dtype=float), np.asarray(group)
+    rates, variances = [], []
+    for g in (0, 1):
+        part = y[group == g]
+        if len(part) < 2:
+            raise ValueError(f"group {g} has {len(part)} rows; a prevalence gap needs both groups.")
+        rates.append(part.mean())
+        variances.append(part.mean() * (1 - part.mean()) / len(part))
+    gap = float(rates[1] - rates[0])
+    half = float(norm.ppf(0.5 + confidence / 2) * np.sqrt(sum(variances)))
+    return {"gap": gap, "ci_low": gap - half, "ci_high": gap + half,
+            "outside": float(gap - half > 0 or gap + half < 0)}

@@ -15,12 +15,29 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from latentsep.checks import check_choice
 from latentsep.fileio import atomic_write_text
 from latentsep.formatting import interval
+from latentsep.verdicts import (  # noqa: F401  (re-exported: chapters import verdicts from here)
+    INCONCLUSIVE,
+    NOT_CHECKED,
+    NOT_REPRODUCED,
+    PROTOCOLS,
+    REPRODUCED,
+    SIDES,
+    VERDICTS,
+    agreement,
+    as_status,
+    band_verdict,
+    claim_protocol,
+    combine,
+    decide,
+    side_of_zero,
+    side_verdict,
+    verdict,
+)
 
 
 @dataclass
@@ -41,8 +58,10 @@ class Claim:
         Our value (a number, or a textual outcome such as an ordering).
     ci : tuple[float, float] | None
         Our 95 % confidence interval, when ``ours`` is a number.
-    reproduced : bool | None
-        Outcome of the rule; ``None`` when the claim could not be checked on this run.
+    reproduced : str | bool | None
+        The verdict, one of :data:`VERDICTS`. ``True``, ``False`` and ``None`` are read as
+        "reproduced", "not reproduced" and "not checked" (claim files written before the
+        three-way verdict hold them); :attr:`status` always gives the string.
     note : str
         Data source, sample size or caveat that a reader needs next to the number.
     """
@@ -53,9 +72,22 @@ class Claim:
     rule: str
     ours: float | str | None = None
     ci: tuple[float, float] | None = None
-    reproduced: bool | None = None
+    reproduced: str | bool | None = None
     note: str = ""
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        as_status(self.reproduced)  # fail early on an unknown verdict
+
+    @property
+    def status(self) -> str:
+        """The verdict as one of :data:`VERDICTS`."""
+        return as_status(self.reproduced)
+
+    @property
+    def protocol(self) -> str:
+        """The protocol the claim was checked under (:func:`claim_protocol`)."""
+        return claim_protocol(self.claim_id, self.extra)
 
     def ours_text(self) -> str:
         """Our value formatted with its CI."""
@@ -64,6 +96,10 @@ class Claim:
         if isinstance(self.ours, float | int):
             if self.ci is not None and all(math.isfinite(c) for c in self.ci):
                 return interval(self.ours, *self.ci)
+            if "seed_range" in (self.extra or {}):
+                first, last = self.extra["seed_range"]
+                return (f"{self.ours:.3f} ({self.extra['n_seeds']} encoders: {first:.3f} to "
+                        f"{last:.3f})")
             return f"{self.ours:.3f}"
         return str(self.ours)
 
@@ -127,7 +163,8 @@ def interval_problems(
 
 
 def claim_interval_problems(claims: list[Claim]) -> list[str]:
-    """:func:`interval_problems` of every claim, from what its ``extra`` declares.
+    """:func:`interval_problems` of every claim, from what its ``extra`` declares; a claim with a
+    finite interval must declare what it rests on (``extra["interval"]``).
 
     A test over a chapter's claims (or over ``read_claim_objects(results_dir)``) asserts this is
     empty (issue 13, acceptance 3).
@@ -135,6 +172,11 @@ def claim_interval_problems(claims: list[Claim]) -> list[str]:
     problems = []
     for claim in claims:
         extra = claim.extra or {}
+        finite = claim.ci is not None and any(math.isfinite(float(c)) for c in claim.ci)
+        if finite and not extra.get("interval"):
+            problems.append(f"{claim.claim_id}: the claim has an interval but does not declare "
+                            'what it rests on; set extra["interval"] (and "ci_df" for a '
+                            "t-interval).")
         bounds = extra.get("bounds")
         problems += interval_problems(
             claim.ci, df=extra.get("ci_df"), bounds=tuple(bounds) if bounds is not None else None,
@@ -142,42 +184,17 @@ def claim_interval_problems(claims: list[Claim]) -> list[str]:
     return problems
 
 
-def verdict(numbers: object, ok: bool) -> bool | None:
-    """A rule's outcome, or None (not checked) when a number it needs is undefined (NaN).
-
-    Examples
-    --------
-    >>> verdict([0.02, 0.05], True), verdict([0.02, float("nan")], True)
-    (True, None)
-    """
-    return bool(ok) if np.isfinite(np.asarray(numbers, dtype=float)).all() else None
-
-
-#: Where a 95 % interval lies relative to 0, the usual rules of a claim about a change or an r.
-SIDES = ("below", "above", "contains")
-
-
-def side_of_zero(low: float, high: float) -> str:
-    """``"below"`` (high < 0), ``"above"`` (low > 0) or ``"contains"`` (neither) for an interval.
-
-    Examples
-    --------
-    >>> side_of_zero(-0.3, -0.1), side_of_zero(0.1, 0.2), side_of_zero(-0.1, 0.2)
-    ('below', 'above', 'contains')
-    """
-    if high < 0:
-        return "below"
-    if low > 0:
-        return "above"
-    return "contains"
-
-
 def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
                columns: Sequence[str] = ("change", "ci_low", "ci_high"), negate: bool = False,
-               note: str = "") -> Claim:
+               note: str = "", margin: float | None = None, rests_on: str | None = None,
+               bounds: tuple[float, float] | None = None) -> Claim:
     """``claim`` with our value, its interval and the verdict read off one table row.
 
-    Used by chapters 05 and 06 for every claim about a change, a drop or a correlation.
+    Used by chapters 04-06 for every claim about a change, a drop or a correlation. A row that
+    summarises seeds (it has ``n_seeds``) holds a Student-t interval on ``n_seeds − 1`` degrees
+    of freedom; with fewer than :data:`MIN_T_DF` the interval cannot carry the claim, so the
+    encoders' own values decide it instead: their range (``seed_min``, ``seed_max``) must lie on
+    the claimed side (:func:`side_verdict` applied to the range), and the claim shows no CI.
 
     Parameters
     ----------
@@ -186,7 +203,7 @@ def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
     row : mapping
         A row of a result table (``pd.Series`` or dict) holding ``columns``.
     rule : {"below", "above", "contains"}
-        Reproduced when the interval lies below 0, above 0, or contains 0 (:func:`side_of_zero`).
+        The claim's side of 0, decided three ways by :func:`side_verdict`.
     columns : (value, low, high)
         The row's value and the ends of its 95 % interval.
     negate : bool
@@ -194,12 +211,21 @@ def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
         accuracy); the rule applies to the negated interval.
     note : str
         The claim's note.
+    margin : float, optional
+        Equivalence margin of a ``"contains"`` rule (:func:`side_verdict`).
+    rests_on : str, optional
+        What the interval rests on when it is not a t-interval over seeds (e.g. "bootstrap over
+        attributes"); recorded in ``extra["interval"]``. A row with a ``df`` column (an OLS fit)
+        records ``extra["ci_df"]`` from it.
+    bounds : (low, high), optional
+        Range of the quantity (e.g. (-1, 1) for a correlation), checked by
+        :func:`claim_interval_problems`.
 
     Returns
     -------
     Claim
-        A copy with ``ours``, ``ci``, ``reproduced`` (None when an end of the interval is NaN) and
-        ``note`` set.
+        A copy with ``ours``, ``ci``, the verdict (``reproduced``; "not checked" when a number is
+        NaN), ``note`` and ``extra`` (``interval``, and ``ci_df`` or ``seed_range``) set.
 
     Examples
     --------
@@ -207,20 +233,52 @@ def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
     >>> fill_claim(claim, {"change": -0.05, "ci_low": -0.08, "ci_high": -0.02}, "above",
     ...            negate=True).ours_text()
     '0.050 [0.020, 0.080]'
-    >>> fill_claim(claim, {"change": 0.1, "ci_low": float("nan"), "ci_high": 0.2}, "above").reproduced
+    >>> fill_claim(claim, {"change": 0.1, "ci_low": float("nan"), "ci_high": 0.2}, "above").status
+    'not checked'
+    >>> fill_claim(claim, {"change": 0.1, "ci_low": -0.1, "ci_high": 0.2}, "above").status
+    'inconclusive'
+    >>> three = fill_claim(claim, {"change": 0.1, "ci_low": -0.5, "ci_high": 0.7, "n_seeds": 3,
+    ...                            "seed_min": 0.05, "seed_max": 0.15}, "above")
+    >>> three.status, three.ci, three.ours_text()
+    ('reproduced', None, '0.100 (3 encoders: 0.050 to 0.150)')
     """
     check_choice(rule, "rule", SIDES)
     value, low, high = (float(row[c]) for c in columns)
     if negate:
         value, low, high = -value, -high, -low
-    return replace(claim, ours=value, ci=(low, high), note=note,
-                   reproduced=verdict([low, high], side_of_zero(low, high) == rule))
+    extra = {**claim.extra, **({"interval": rests_on} if rests_on else {}),
+             **({"bounds": list(bounds)} if bounds is not None else {})}
+    if "df" in row:
+        extra["ci_df"] = int(row["df"])
+    n_seeds = row.get("n_seeds") if hasattr(row, "get") else None
+    if n_seeds is None or not math.isfinite(float(n_seeds)):
+        return replace(claim, ours=value, ci=(low, high), note=note, extra=extra,
+                       reproduced=side_verdict(low, high, rule, margin=margin))
+    n_seeds = int(n_seeds)
+    if n_seeds - 1 >= MIN_T_DF:
+        return replace(claim, ours=value, ci=(low, high), note=note,
+                       extra={**extra, "interval": f"t-interval over {n_seeds} seeds",
+                              "ci_df": n_seeds - 1},
+                       reproduced=side_verdict(low, high, rule, margin=margin))
+    first, last = float(row.get("seed_min", math.nan)), float(row.get("seed_max", math.nan))
+    if negate:
+        first, last = -last, -first
+    return replace(claim, ours=value, ci=None, note=note, extra={
+        **extra, "interval": f"the {n_seeds} encoders' values must agree (a t-interval on "
+                             f"{n_seeds - 1} degrees of freedom cannot decide)",
+        "seed_range": [first, last], "n_seeds": n_seeds},
+        reproduced=side_verdict(first, last, rule, margin=margin))
 
 
 def write_claims(claims: list[Claim], chapter: str, results_dir: str | Path) -> Path:
-    """Store a chapter's claims as ``<results_dir>/claims/<chapter>.json`` and return the path."""
+    """Store a chapter's claims as ``<results_dir>/claims/<chapter>.json`` and return the path.
+
+    The verdict is written as its string (:attr:`Claim.status`); files holding True/False/None
+    from before the three-way verdict are still read.
+    """
     path = Path(results_dir) / "claims" / f"{chapter}.json"
-    payload = {"chapter": chapter, "claims": [asdict(c) for c in claims]}
+    payload = {"chapter": chapter,
+               "claims": [asdict(c) | {"reproduced": c.status} for c in claims]}
     atomic_write_text(path, json.dumps(payload, indent=2, default=_json_default))
     return path
 
@@ -236,8 +294,16 @@ def read_claim_objects(results_dir: str | Path) -> list[tuple[str, Claim]]:
     return out
 
 
+CLAIM_COLUMNS = ["chapter", "claim", "description", "paper", "ours", "rule", "status", "note",
+                 "protocol"]
+
+
 def read_claims(results_dir: str | Path) -> pd.DataFrame:
-    """All recorded claims under ``results_dir`` as one tidy table (one row per claim)."""
+    """All recorded claims under ``results_dir`` as one tidy table (one row per claim).
+
+    ``status`` is one of :data:`VERDICTS`; ``protocol`` one of :data:`PROTOCOLS`
+    (:func:`claim_protocol`).
+    """
     rows = [
         {
             "chapter": chapter,
@@ -246,37 +312,37 @@ def read_claims(results_dir: str | Path) -> pd.DataFrame:
             "paper": claim.paper,
             "ours": claim.ours_text(),
             "rule": claim.rule,
-            "status": {True: "reproduced", False: "not reproduced", None: "not checked"}[
-                claim.reproduced
-            ],
+            "status": claim.status,
             "note": claim.note,
+            "protocol": claim.protocol,
         }
         for chapter, claim in read_claim_objects(results_dir)
     ]
-    columns = ["chapter", "claim", "description", "paper", "ours", "rule", "status", "note"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
 def claims_table(claims: list[Claim]) -> pd.DataFrame:
-    """A chapter's claims as a display table."""
+    """A chapter's claims as a display table (``verdict``: one of :data:`VERDICTS`)."""
     return pd.DataFrame(
         {
             "claim": [c.description for c in claims],
             "paper": [c.paper for c in claims],
             "ours (95% CI)": [c.ours_text() for c in claims],
             "rule": [c.rule for c in claims],
-            "reproduced": [
-                {True: "yes", False: "no", None: "not checked"}[c.reproduced] for c in claims
-            ],
+            "verdict": [c.status for c in claims],
         }
     )
 
 
+_OUTCOME_WORDS = {REPRODUCED: "**holds**", NOT_REPRODUCED: "**does not hold**",
+                  INCONCLUSIVE: "**cannot be decided** (the interval straddles its threshold)",
+                  NOT_CHECKED: "could not be checked"}
+
+
 def claims_markdown(claims: list[Claim]) -> str:
     """One bullet per claim saying whether its rule held, so a reader sees at once what failed."""
-    verdicts = {True: "**holds**", False: "**does not hold**", None: "could not be checked"}
     return "\n".join(
-        f"* {c.description}: the rule {verdicts[c.reproduced]} ({c.ours_text()})." for c in claims
+        f"* {c.description}: the rule {_OUTCOME_WORDS[c.status]} ({c.ours_text()})." for c in claims
     )
 
 

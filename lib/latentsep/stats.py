@@ -30,15 +30,20 @@ GROUP_KEYS = ["attribute", "group"]
 
 # --------------------------------------------------------------------------- seed summaries
 def _t_summary(values: np.ndarray, confidence: float) -> dict[str, float]:
-    """Mean, standard error and two-sided Student-t CI of per-seed values."""
+    """Mean, standard error and two-sided Student-t CI of per-seed values, and their range
+    (``seed_min``, ``seed_max``: what a claim reads when the seeds are too few for the t-interval,
+    see :func:`latentsep.report.fill_claim`)."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     mean = float(values.mean())
+    spread = {"seed_min": float(values.min()), "seed_max": float(values.max())}
     if n < 2:
-        return {"se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "mean": mean, "n_seeds": n}
+        return {"se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "mean": mean, "n_seeds": n,
+                **spread}
     se = float(values.std(ddof=1) / np.sqrt(n))
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
-    return {"mean": mean, "se": se, "ci_low": mean - half, "ci_high": mean + half, "n_seeds": n}
+    return {"mean": mean, "se": se, "ci_low": mean - half, "ci_high": mean + half, "n_seeds": n,
+            **spread}
 
 
 def summarise_seeds(
@@ -61,14 +66,14 @@ def summarise_seeds(
     -------
     DataFrame
         ``by`` columns, then ``column`` (mean over seeds), ``se``, ``ci_low``, ``ci_high``,
-        ``n_seeds``.
+        ``n_seeds``, ``seed_min``, ``seed_max`` (the seeds' range).
     """
     check_fraction(confidence, "confidence", low_open=True)
     rows = []
     for keys, part in per_seed.groupby(list(by), sort=True):
         summary = _t_summary(part[column].to_numpy(), confidence)
         rows.append({**dict(zip(by, keys, strict=True)), column: summary.pop("mean"), **summary})
-    columns = [*by, column, "se", "ci_low", "ci_high", "n_seeds"]
+    columns = [*by, column, "se", "ci_low", "ci_high", "n_seeds", "seed_min", "seed_max"]
     return pd.DataFrame(rows, columns=columns)
 
 

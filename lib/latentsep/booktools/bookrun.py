@@ -306,7 +306,7 @@ def stage(project: Project, profile: str) -> None:
     manifest = pages.read_json(project.root / os.environ.get("LATENTSEP_DATA_DIR", "data") / "manifest.json")
     timings = pages.read_json(results / "timings.json")
     commit = pages.git_commit(project.root)
-    titles = {}
+    titles, anchors = {}, {}
     for source in project.chapters:
         nb = json.loads((notebooks / f"{source.stem}.ipynb").read_text(encoding="utf-8"))
         titles[source.stem] = pages.chapter_title(nb, source.stem)
@@ -315,9 +315,12 @@ def stage(project: Project, profile: str) -> None:
         provenance = pages.Provenance(profile, data, commit, when, timings.get(source.stem))
         slug = pages.chapter_slug(source.stem)
         nb = pages.readable_notebook(nb, claims[claims["chapter"] == source.stem], slug, provenance)
+        anchors |= {claim: f"{slug}.html{href}" for claim, href
+                    in nb["metadata"].pop("latentsep_claim_anchors").items()}
         (staged / f"{slug}.ipynb").write_text(json.dumps(nb, indent=1), encoding="utf-8")
     header = overview_pages.status_header(profile, manifest, timings)
-    (staged / "status.md").write_text(overview_pages.status_page(claims, titles, header), encoding="utf-8")
+    status = overview_pages.status_page(claims, titles, header, anchors)
+    (staged / "status.md").write_text(status, encoding="utf-8")
     template = (project.root / "book" / "index.md").read_text(encoding="utf-8")
     landing = overview_pages.landing_page(template, claims, titles)
     (project.root / "index.md").write_text(landing, encoding="utf-8")

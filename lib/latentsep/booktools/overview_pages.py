@@ -22,6 +22,7 @@ from latentsep.booktools.pages import (
     source_text,
     verdict_badge,
 )
+from latentsep.claim_changes import RULE_CHANGES
 from latentsep.plotting import offline_chart_html
 
 HEADLINE_CLAIMS = (
@@ -35,8 +36,13 @@ MARKER_FINDINGS = "<!-- latentsep:findings -->"
 
 
 # ---------------------------------------------------------------------- status page
-def status_page(claims: pd.DataFrame, titles: Mapping[str, str], header: str) -> str:
+def status_page(claims: pd.DataFrame, titles: Mapping[str, str], header: str,
+                anchors: Mapping[str, str] | None = None) -> str:
     """The reproduction-status page (MyST markdown holding HTML tables).
+
+    It opens with the counts per verdict and protocol, lists every rule change with its reason
+    (:data:`latentsep.claim_changes.RULE_CHANGES`), then every claim by chapter; a claim not
+    reproduced or inconclusive links to the section of its chapter that explains it.
 
     Parameters
     ----------
@@ -46,6 +52,9 @@ def status_page(claims: pd.DataFrame, titles: Mapping[str, str], header: str) ->
         ``chapter stem -> title`` in reading order; chapters without claims are listed as such.
     header : str
         Markdown paragraph(s) on profile, data and timing, placed under the introduction.
+    anchors : mapping, optional
+        ``claim id -> href`` (relative to the status page) of the section showing the claim, as
+        :func:`latentsep.booktools.pages.claim_sections` labels it; default: the chapter page.
     """
     lines = [
         "# Reproduction status",
@@ -54,7 +63,10 @@ def status_page(claims: pd.DataFrame, titles: Mapping[str, str], header: str) ->
         "those files and never edited by hand. *Paper* is the value reported in arXiv 2512.09496 "
         "(values marked `~` were read off the authors' figures); *ours* is this book's recomputation "
         "with its 95 % confidence interval; the *rule* for \"reproduced\" (under each claim) was "
-        "stated in the chapter before computing.",
+        "stated in the chapter before computing. A claim is *reproduced*, *not reproduced*, "
+        "*inconclusive* (its interval cannot decide; a claim with an inconclusive part is "
+        "inconclusive) or *not checked* (a number it needs is undefined). Claims checked under the "
+        "authors' code's protocol rather than the paper's text are counted apart.",
         "",
         header,
         "",
@@ -72,6 +84,8 @@ def status_page(claims: pd.DataFrame, titles: Mapping[str, str], header: str) ->
         "",
         STATUS_FILTER_SCRIPT,
         "",
+        verdict_counts_table(claims),
+        "",
     ]
     for stem, title in titles.items():
         rows = claims[claims["chapter"] == stem]
@@ -83,22 +97,63 @@ def status_page(claims: pd.DataFrame, titles: Mapping[str, str], header: str) ->
         lines += [
             f'<p><a href="{slug}.html">Read the chapter</a>.</p>',
             "",
-            _status_table(rows),
+            _status_table(rows, anchors or {}, slug),
             "",
         ]
+    lines += ["(status-rule-changes)=", "## How the rules changed", "",
+              "Each change to a rule, with its reason. Rules were changed for comparability, never "
+              "to reach agreement; they were tightened as well as loosened "
+              "(`latentsep.claim_changes.RULE_CHANGES`).", "",
+              _rule_changes_table(), ""]
     return "\n".join(lines) + "\n"
 
 
-def _status_table(rows: pd.DataFrame) -> str:
+PROTOCOL_NAMES = {"paper_text": "as the paper's text describes it",
+                  "authors_code": "as the authors' code ran it"}
+
+
+def verdict_counts_table(claims: pd.DataFrame) -> str:
+    """Claims per protocol (rows) and verdict (columns), as an HTML table."""
+    protocol = claims["protocol"] if "protocol" in claims else pd.Series("paper_text", claims.index)
+    counts = pd.crosstab(protocol, claims["status"]).reindex(columns=list(VERDICTS), fill_value=0)
+    head = "".join(f"<th>{verdict_badge(v)}</th>" for v in VERDICTS)
+    body = "".join(
+        f"<tr><td>{html.escape(PROTOCOL_NAMES.get(p, p), quote=False)}</td>"
+        + "".join(f"<td>{counts.loc[p, v]}</td>" for v in VERDICTS)
+        + f"<td>{counts.loc[p].sum()}</td></tr>"
+        for p in [p for p in PROTOCOL_NAMES if p in counts.index]
+        + [p for p in counts.index if p not in PROTOCOL_NAMES])
+    return ('<table class="latentsep-counts"><thead><tr><th>Protocol</th>' + head
+            + "<th>all</th></tr></thead><tbody>" + body + "</tbody></table>")
+
+
+def _rule_changes_table() -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(c.claims)}</td><td>{html.escape(c.direction)}</td>"
+        f"<td>{html.escape(c.before)}</td><td>{html.escape(c.after)}</td>"
+        f"<td>{html.escape(c.reason)}</td></tr>" for c in RULE_CHANGES)
+    return ('<table class="latentsep-rule-changes"><thead><tr><th>Claims</th><th>Change</th>'
+            "<th>Before</th><th>After</th><th>Reason</th></tr></thead><tbody>" + rows
+            + "</tbody></table>")
+
+
+def _status_table(rows: pd.DataFrame, anchors: Mapping[str, str], slug: str) -> str:
     body = []
     for row in rows.itertuples(index=False):
         details = f"<strong>Rule:</strong> {html.escape(row.rule)}"
+        why = ""
+        if row.status in ("not reproduced", "inconclusive"):
+            href = anchors.get(row.claim, f"{slug}.html")
+            why = f' <a class="latentsep-why" href="{html.escape(href)}">Why: read the chapter</a>'
+        if getattr(row, "protocol", "paper_text") != "paper_text":
+            name = html.escape(PROTOCOL_NAMES[row.protocol], quote=False)
+            details += f"<br><strong>Protocol:</strong> {name}"
         if row.note:
             details += f"<br><strong>Note:</strong> {html.escape(row.note)}"
         body.append(
             f'<tr data-verdict="{row.status}"><td class="latentsep-verdict">'
             f"{verdict_badge(row.status)}</td>"
-            f"<td>{html.escape(row.description)}<details><summary>rule and notes</summary>"
+            f"<td>{html.escape(row.description)}{why}<details><summary>rule and notes</summary>"
             f"{details}</details></td>"
             f"<td>{html.escape(str(row.paper))}</td><td>{html.escape(str(row.ours))}</td></tr>"
         )

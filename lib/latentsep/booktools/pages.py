@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
-VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not checked")
+from latentsep.verdicts import VERDICTS
+
 VERDICT_COLOURS = {
     "reproduced": "#1a7f37",
     "not reproduced": "#cf222e",
@@ -255,6 +256,24 @@ def claim_sections(nb: dict, claims: pd.DataFrame, slug: str) -> dict[str, str]:
     return anchors
 
 
+WHY_HEADING = re.compile(r"#{1,6} .*\bwhy\b", re.IGNORECASE)
+
+
+def explanation_section(nb: dict, slug: str) -> str | None:
+    """Label the chapter's section that explains its verdicts (the first heading with "why", e.g.
+    "What agrees, what does not, and why"); return ``"#label"``, or None when there is none."""
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        lines = _source(cell).split("\n")
+        for k, line in enumerate(lines):
+            if WHY_HEADING.match(line):
+                label = f"{slug}-why"
+                cell["source"] = "\n".join([*lines[:k], f"({label})=", *lines[k:]])
+                return "#" + label
+    return None
+
+
 def _outputs_text(cell: dict) -> str:
     parts = []
     for output in cell.get("outputs", []):
@@ -295,6 +314,12 @@ def readable_notebook(nb: dict, claims: pd.DataFrame, slug: str, provenance: Pro
         elif is_plumbing(_source(cell)):
             _add_tag(cell, PLUMBING_TAG)
     anchors = claim_sections(nb, claims, slug)
+    # The status page links each claim it cannot call reproduced to the section explaining it.
+    why = explanation_section(nb, slug)
+    open_verdicts = set(claims.loc[claims["status"].isin(["not reproduced", "inconclusive"]),
+                                   "claim"]) if not claims.empty else set()
+    nb.setdefault("metadata", {})["latentsep_claim_anchors"] = {
+        claim: (why if why and claim in open_verdicts else href) for claim, href in anchors.items()}
     box = findings_box(claims, anchors, f"status.html#status-{slug}")
     opening = {"cell_type": "markdown", "metadata": {"tags": ["latentsep-findings"]},
                "source": box + "\n\n" + provenance.html()}

@@ -37,7 +37,7 @@ from latentsep.experiments.tabular import tabular_mlp_factory, tabular_protocol
 from latentsep.experiments.user_datasets import load_real_dataset, real_protocol, run_real_dataset
 from latentsep.formatting import interval
 from latentsep.models.training import PretrainConfig
-from latentsep.report import Claim, verdict
+from latentsep.report import Claim, decide, side_verdict, verdict
 from latentsep.separation import POOLED_HISTOGRAM
 from latentsep.stats import correlate
 
@@ -437,11 +437,14 @@ class StudyResults:
 
 def _ranking_claim(claim_id: str, description: str, agreement: Mapping[str, Any],
                    note: str) -> Claim:
-    """A pooled within-dataset Spearman ρ, reproduced when ρ > 0 with its CI above 0."""
+    """A pooled within-dataset Spearman ρ: reproduced when its CI lies above 0, not reproduced
+    when below, inconclusive when it holds 0."""
     rho, (low, high) = agreement["spearman"], agreement["ci"]
     return Claim(claim_id=claim_id, description=description, paper=PAPER["ranking"],
                  rule="ρ > 0 with its 95 % bootstrap CI above 0", ours=rho, ci=(low, high),
-                 reproduced=verdict([rho, low], rho > 0 and low > 0), note=note)
+                 reproduced=side_verdict(low, high, "above"), note=note,
+                 extra={"interval": "percentile bootstrap over the (dataset, attribute) pairs",
+                        "bounds": [-1, 1]})
 
 
 def check_claims(results: StudyResults) -> list[Claim]:
@@ -455,11 +458,15 @@ def check_claims(results: StudyResults) -> list[Claim]:
         claim_id="advisor.ranking.decisive_pairs",
         description="Share of decisive pairs (measured CIs do not overlap, same dataset) that the "
         "advisor orders correctly",
-        paper=PAPER["ours"], rule=f"at least {MIN_SHARE:.2f}",
+        paper=PAPER["ours"], rule=f"95 % Wilson interval at or above {MIN_SHARE:.2f} (below: "
+        "not reproduced; straddling: inconclusive)",
         note=f"no decisive pair on profile {results.profile}.")
     if pairs["pairs"]:
         decisive.ours, decisive.ci = pairs["share"], pairs["ci"]
-        decisive.reproduced = verdict([pairs["share"]], pairs["share"] >= MIN_SHARE)
+        low, high = pairs["ci"]
+        decisive.reproduced = decide([low, high], holds=low >= MIN_SHARE, fails=high < MIN_SHARE)
+        decisive.extra = {"interval": f"Wilson interval over {pairs['pairs']} pairs",
+                          "bounds": [0, 1]}
         decisive.note = (f"{pairs['agree']} of {pairs['pairs']} decisive pairs; the separation "
                          f"excess alone orders {by_separation['agree']}.")
     return [

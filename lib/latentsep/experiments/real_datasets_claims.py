@@ -19,7 +19,7 @@ from latentsep.experiments import user_datasets as ud
 from latentsep.experiments.protocol import tv_rows
 from latentsep.experiments.real_datasets import TABULAR_TITLES, correlation_row, foundation_orderings
 from latentsep.formatting import interval
-from latentsep.report import Claim, fill_claim, side_of_zero
+from latentsep.report import Claim, combine, decide, fill_claim, side_of_zero
 
 __all__ = ["PAPER", "RealDatasetsResults", "check_claims", "correlation_claim",
            "findings_markdown", "ordering_markdown", "stated_claims"]
@@ -110,10 +110,10 @@ def correlation_claim(claim: Claim, row: pd.Series, *, n_seeds: int, profile: st
     >>> row = pd.Series({"note": "", "pearson_r": -0.8, "pearson_ci_low": -0.95,
     ...                  "pearson_ci_high": -0.4, "r2": 0.64, "r2_ci_low": 0.2, "r2_ci_high": 0.9,
     ...                  "spearman": -0.7, "spearman_ci_low": -0.9, "spearman_ci_high": -0.2, "n": 10})
-    >>> correlation_claim(claim, row, n_seeds=3, profile="quick", min_r2=0.5).reproduced
-    True
-    >>> correlation_claim(claim, row, n_seeds=3, profile="quick", min_r2=0.7).reproduced
-    False
+    >>> correlation_claim(claim, row, n_seeds=3, profile="quick", min_r2=0.5).status
+    'reproduced'
+    >>> correlation_claim(claim, row, n_seeds=3, profile="quick", min_r2=0.7).status
+    'not reproduced'
     """
     if row["note"]:
         return replace(claim, note=f"{row['note']}; profile {profile}.{extra}")
@@ -121,9 +121,12 @@ def correlation_claim(claim: Claim, row: pd.Series, *, n_seeds: int, profile: st
             f"{interval(row['spearman'], row['spearman_ci_low'], row['spearman_ci_high'], 2)}, "
             f"n = {int(row['n'])} attributes, {n_seeds} seeds, profile {profile}.{extra}")
     filled = fill_claim(claim, row, "below", note=note,
-                        columns=("pearson_r", "pearson_ci_low", "pearson_ci_high"))
-    strong = min_r2 is None or row["r2"] >= min_r2
-    return replace(filled, reproduced=bool(filled.reproduced and row["pearson_r"] < 0 and strong))
+                        columns=("pearson_r", "pearson_ci_low", "pearson_ci_high"),
+                        rests_on=f"Fisher z over {int(row['n'])} attributes", bounds=(-1, 1))
+    if min_r2 is None:
+        return filled
+    strong = decide([row["r2"]], holds=row["r2"] >= min_r2, fails=row["r2"] < min_r2)
+    return replace(filled, reproduced=combine([filled.status, strong]))
 
 
 def _random_lowest(claim: Claim, summary: pd.DataFrame, note: str, *, prefix: str = "") -> Claim:

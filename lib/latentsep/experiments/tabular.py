@@ -33,6 +33,8 @@ from latentsep.data.tabular import (
     load_compas,
 )
 from latentsep.experiments.protocol import SPLITS, ProtocolData
+from latentsep.formatting import interval
+from latentsep.metrics import prevalence_gap
 from latentsep.models.tabular import TabularMLP
 
 __all__ = [
@@ -157,7 +159,10 @@ def attribute_table(data: Mapping[str, ProtocolData], titles: Mapping[str, str])
     Returns
     -------
     pd.DataFrame
-        ``dataset, attribute, 1 means, share of 1 (pool), smallest group (pool)``.
+        ``dataset, attribute, 1 means, share of 1 (pool), smallest group (pool)``, the class-
+        prevalence gap ``P(Y=1|A=1) − P(Y=1|A=0) (pool)`` with its 95 % interval, and ``equal
+        P(Y|A)``: ``"no: outside the theorem"`` when that interval excludes 0
+        (:func:`latentsep.metrics.prevalence_gap`; the theorem assumes equal class prevalence).
     """
     rows = []
     for key, d in data.items():
@@ -165,9 +170,13 @@ def attribute_table(data: Mapping[str, ProtocolData], titles: Mapping[str, str])
         pool = d.attributes.iloc[d.splits["pool"]]
         for attribute in d.attributes.columns:
             defined = ATTRIBUTE_DEFINITIONS[key].get(attribute)
+            gap = prevalence_gap(d.y[d.splits["pool"]], pool[attribute].to_numpy())
             rows.append({"dataset": titles[key], "attribute": attribute,
                          "1 means": defined[0] if defined else "Bernoulli(0.5)",
                          "share of 1 (pool)": pool[attribute].mean(),
                          "smallest group (pool)": int(min(pool[attribute].sum(),
-                                                          (1 - pool[attribute]).sum()))})
+                                                          (1 - pool[attribute]).sum())),
+                         "P(Y=1|A=1) − P(Y=1|A=0) (pool)": interval(
+                             gap["gap"], gap["ci_low"], gap["ci_high"]),
+                         "equal P(Y|A)": "no: outside the theorem" if gap["outside"] else "yes"})
     return pd.DataFrame(rows)

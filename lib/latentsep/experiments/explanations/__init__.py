@@ -39,6 +39,7 @@ from latentsep.experiments.explanations.groups import (
     group_explanations,
 )
 from latentsep.experiments.explanations.study import (
+    ATTRIBUTE_SCOPE,
     CHANGED,
     CONTROL_QUANTITIES,
     JOINT_TERMS,
@@ -46,6 +47,7 @@ from latentsep.experiments.explanations.study import (
     ControlledExperiment,
     PooledGroups,
     arm_changes,
+    attribute_level,
     change_of,
     control_summary,
     controlled_experiment,
@@ -55,6 +57,7 @@ from latentsep.experiments.explanations.study import (
 )
 
 __all__ = [
+    "ATTRIBUTE_SCOPE",
     "CHANGED",
     "CONTROL_QUANTITIES",
     "EXPLANATIONS",
@@ -66,6 +69,7 @@ __all__ = [
     "ExplanationResults",
     "PooledGroups",
     "arm_changes",
+    "attribute_level",
     "cache_markdown",
     "change_of",
     "changes_markdown",

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from latentsep.experiments.explanations.groups import EXPLANATION_LABELS
-from latentsep.experiments.explanations.study import PREDICTORS, change_of, scope_rows
+from latentsep.experiments.explanations.study import (
+    ATTRIBUTE_SCOPE,
+    PREDICTORS,
+    change_of,
+    scope_rows,
+)
 from latentsep.formatting import interval
 from latentsep.report import Claim, fill_claim
 
@@ -45,12 +50,15 @@ def claim_definitions() -> list[Claim]:
            "sensitivity (mean |loss slope| of its groups)"
     return [
         Claim("explanations.pooled.separation",
-              "Pearson r between a group's loss slope and its attribute's separation (excess over "
-              "null), pooled over datasets", PAPER["separation"],
+              "Pearson r between an attribute's loss slope (mean of its groups') and its "
+              "separation (excess over null), across attributes within each dataset",
+              PAPER["separation"],
               "r < 0 with its 95 % CI below 0 (more separation, loss falls faster with own share)"),
         *[Claim(f"explanations.pooled.{p}",
-                f"Pearson r between a group's loss slope and its {EXPLANATION_LABELS[p]}, pooled "
-                "over datasets", PAPER["conventional"], "95 % CI of r contains 0")
+                f"Pearson r between an attribute's loss slope (mean of its groups') and its "
+                f"{EXPLANATION_LABELS[p]} (under-represented group's where it is per group), "
+                "across attributes within each dataset", PAPER["conventional"],
+                "95 % CI of r contains 0")
           for p in PREDICTORS[1:]],
         Claim("explanations.controlled.prevalence",
               "Digits 5–9 at 5 % instead of 50 % of the pre-training set: change in their |loss "
@@ -121,17 +129,19 @@ def check_claims(results: ExplanationResults) -> list[Claim]:
     >>> joint = pd.DataFrame({"term": ["separation_excess", "pretrain_prevalence",
     ...     "pretrained_balanced_accuracy"], "coef": [2.0, 0.1, -0.5], "ci_low": [0.5, -1, -2],
     ...     "ci_high": [3.5, 1.2, 1.0]})
-    >>> results = ExplanationResults(pd.DataFrame({"dataset": []}), pd.DataFrame(
+    >>> results = ExplanationResults(pd.DataFrame({"dataset": [], "attribute": []}), pd.DataFrame(
     ...     columns=["scope", "outcome", "predictor", *_R]), pd.DataFrame(columns=["arm"]), {},
     ...     joint, [1], [1], "cross_entropy", 8)
-    >>> check_claims(results)[-1].reproduced
-    True
+    >>> check_claims(results)[-1].status
+    'reproduced'
     """
     groups = results.groups
-    pooled = scope_rows(results.correlations, "pooled")
-    within = scope_rows(results.correlations, "pooled, within dataset")
-    pooled_note = (f"{len(groups)} groups from {', '.join(sorted(groups['dataset'].unique()))}; "
-                   f"seeds {list(results.pooled_seeds)}; slope of {results.slope_metric}.")
+    pooled = scope_rows(results.correlations, ATTRIBUTE_SCOPE)
+    within = scope_rows(results.correlations, "pooled")
+    n_attributes = groups[["dataset", "attribute"]].drop_duplicates().shape[0]
+    pooled_note = (f"{n_attributes} attributes from "
+                   f"{', '.join(sorted(groups['dataset'].unique()))}; seeds "
+                   f"{list(results.pooled_seeds)}; slope of {results.slope_metric}.")
     control_note = (f"Coloured MNIST, seeds {list(results.control_seeds)}, ≤ "
                     f"{results.control_epochs} pre-training epochs.")
     definitions = claim_definitions()
@@ -139,8 +149,10 @@ def check_claims(results: ExplanationResults) -> list[Claim]:
     for claim, predictor in zip(definitions, PREDICTORS, strict=False):
         if predictor in pooled.index:
             rule = "below" if predictor == "separation_excess" else "contains"
-            claim = fill_claim(claim, pooled.loc[predictor], rule, columns=_R,
-                               note=f"{pooled_note} Within datasets: r = "
+            claim = fill_claim(claim, pooled.loc[predictor], rule, columns=_R, bounds=(-1, 1),
+                               rests_on=f"Fisher z over {int(pooled.loc[predictor, 'n'])} "
+                                        "attributes, centred within dataset",
+                               note=f"{pooled_note} Every group pooled: r = "
                                     f"{interval(*within.loc[predictor, list(_R)])}.")
         checked.append(claim)
     for claim, (arm, quantity, rule) in zip(definitions[len(PREDICTORS):], CONTROLLED.values(),
@@ -155,7 +167,7 @@ def check_claims(results: ExplanationResults) -> list[Claim]:
              for t in ("pretrain_prevalence", "pretrained_balanced_accuracy")}
     checked.append(fill_claim(
         definitions[-1], coef.loc["separation_excess"], "above",
-        columns=("coef", "ci_low", "ci_high"),
+        columns=("coef", "ci_low", "ci_high"), rests_on="OLS over the controlled runs",
         note=f"{control_note} Prevalence coefficient {terms['pretrain_prevalence']}; baseline "
              f"accuracy coefficient {terms['pretrained_balanced_accuracy']}."))
     return checked

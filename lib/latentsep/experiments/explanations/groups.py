@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from latentsep.experiments.protocol import EncoderRun, ProtocolData
+from latentsep.metrics import prevalence_gap
 from latentsep.stats import allocation_slopes, correlate, summarise_seeds
 
 #: Candidate explanations of a group's slope (columns of :func:`group_explanations`).
@@ -78,7 +79,9 @@ def group_explanations(
         plus ``pretrain_prevalence`` (group's share of the ``pretrain_train`` rows where the
         attribute is known), ``class_prevalence`` (``P(Y=1 | A=g)`` on the ``pool`` rows, the
         population fine-tuning sets are drawn from), ``class_prevalence_gap`` (the attribute's
-        ``|P(Y=1|A=1) − P(Y=1|A=0)|``), and ``n_seeds``.
+        ``|P(Y=1|A=1) − P(Y=1|A=0)|``), ``outside_assumption`` (True when that gap's 95 % interval
+        excludes 0: the theorem assumes equal P(Y | A), :func:`latentsep.metrics.prevalence_gap`),
+        and ``n_seeds``.
     """
     names = list(dict.fromkeys(sweeps["attribute"])) if attributes is None else list(attributes)
     for name in names:
@@ -113,11 +116,13 @@ def group_explanations(
         pre, pool = data.splits["pretrain_train"], data.splits["pool"]
         pre, pool = pre[known[pre]], pool[known[pool]]
         rates = {g: float(data.y[pool][values[pool] == g].mean()) for g in (0, 1)}
+        gap = prevalence_gap(data.y[pool], values[pool])
         for g in (0, 1):
             rows.append({"attribute": name, "group": g,
                          "pretrain_prevalence": float((values[pre] == g).mean()),
                          "class_prevalence": rates[g],
-                         "class_prevalence_gap": abs(rates[1] - rates[0])})
+                         "class_prevalence_gap": abs(rates[1] - rates[0]),
+                         "outside_assumption": bool(gap["outside"])})
     table = table.join(pd.DataFrame(rows).set_index(keys), on=keys)
     table.insert(0, "dataset", data.name)
     return table

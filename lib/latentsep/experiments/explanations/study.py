@@ -146,13 +146,41 @@ def pooled_groups(
     return PooledGroups(table, from_cache)
 
 
+#: The scope the paper works in: one point per attribute, correlated within each dataset.
+ATTRIBUTE_SCOPE = "per attribute, within dataset"
+
+
+def attribute_level(groups: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, attribute): the groups' mean slope and mean |slope|, the attribute's
+    separation and class-prevalence gap, and the group-level predictors of its under-represented
+    group (the smaller pre-training share; the first group on a tie).
+
+    Examples
+    --------
+    >>> groups = pd.DataFrame({"dataset": "d", "attribute": "a", "group": [0, 1],
+    ...     "slope": [-0.2, -0.4], "abs_slope": [0.2, 0.4], "separation_excess": 0.1,
+    ...     "pretrain_prevalence": [0.7, 0.3], "baseline_balanced_accuracy": [0.9, 0.8],
+    ...     "class_prevalence": [0.4, 0.5], "class_prevalence_gap": 0.1})
+    >>> row = attribute_level(groups).iloc[0]
+    >>> round(float(row["slope"]), 3), float(row["pretrain_prevalence"]), float(row["class_prevalence"])
+    (-0.3, 0.3, 0.5)
+    """
+    keys = ["dataset", "attribute"]
+    means = groups.groupby(keys)[["slope", "abs_slope", "separation_excess",
+                                  "class_prevalence_gap"]].mean()
+    minority = groups.loc[groups.groupby(keys)["pretrain_prevalence"].idxmin()].set_index(keys)
+    rest = [p for p in PREDICTORS if p not in means.columns]
+    return means.join(minority[rest]).reset_index()
+
+
 def correlation_table(groups: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """:func:`explanation_correlations` of :data:`PREDICTORS` with the slope and with |slope|.
 
     Used by chapter 06.
 
-    Scopes: ``"pooled"``, ``"pooled, within dataset"`` (centred within dataset) and each dataset
-    alone.
+    Scopes: :data:`ATTRIBUTE_SCOPE` (one point per attribute, :func:`attribute_level`, centred
+    within dataset: the paper's), ``"pooled"`` (every group), ``"pooled, within dataset"``
+    (groups centred within dataset) and each dataset alone.
 
     Returns
     -------
@@ -163,6 +191,8 @@ def correlation_table(groups: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0
     for outcome in ("slope", "abs_slope"):
         kw = {"outcome": outcome, "predictors": PREDICTORS, "n_boot": n_boot, "seed": seed}
         frames.append(pd.concat([
+            explanation_correlations(attribute_level(groups), center_within="dataset", **kw)
+            .assign(scope=ATTRIBUTE_SCOPE),
             explanation_correlations(groups, **kw).assign(scope="pooled"),
             explanation_correlations(groups, center_within="dataset", **kw)
             .assign(scope="pooled, within dataset"),

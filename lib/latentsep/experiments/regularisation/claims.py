@@ -103,8 +103,8 @@ def check_claims(results: TradeoffResults) -> list[Claim]:
     ...     "penalty": ["tv", "mmd − tv"], "drop": [0.0, 0.01], "ci_low": [-0.01, 0.002],
     ...     "ci_high": [0.01, 0.02]})
     >>> claims = check_claims(TradeoffResults(changes, matched, {"d": "a"}, "mmd", [1, 2], 8, "sum"))
-    >>> [c.reproduced for c in claims]
-    [True, False, True, True]
+    >>> [c.status for c in claims]
+    ['reproduced', 'inconclusive', 'reproduced', 'reproduced']
     """
     checked = []
     difference = f"{results.compare_penalty} − tv"

@@ -76,7 +76,7 @@ def paired_change(
     pd.DataFrame
         Long table over the non-reference levels: ``keys …, column, quantity, change`` (value at
         the level minus value at the reference, mean over seeds), ``se, ci_low, ci_high,
-        n_seeds``.
+        n_seeds, seed_min, seed_max``.
     """
     keys, quantities = list(keys), list(quantities)
     missing = sorted({column, "seed", *keys, *quantities} - set(table.columns))
@@ -94,7 +94,8 @@ def paired_change(
     long = diff.melt(id_vars=[*keys, column, "seed"], value_vars=quantities,
                      var_name="quantity", value_name="change")
     out = summarise_seeds(long, "change", [*keys, column, "quantity"])
-    return out[[*keys, column, "quantity", "change", "se", "ci_low", "ci_high", "n_seeds"]]
+    return out[[*keys, column, "quantity", "change", "se", "ci_low", "ci_high", "n_seeds",
+                "seed_min", "seed_max"]]
 
 
 def change_from_unregularised(
@@ -163,7 +164,8 @@ def matched_accuracy(
     -------
     pd.DataFrame
         One row per (dataset, cost, penalty) plus ``penalty = "<second> − <first>"`` for the
-        difference: ``dataset, cost, penalty, drop, se, ci_low, ci_high, n_seeds``, and
+        difference: ``dataset, cost, penalty, drop, se, ci_low, ci_high, n_seeds, seed_min,
+        seed_max``, and
         ``drop_per_point`` = drop / (100 · cost), the outcome drop per accuracy point.
     """
     if len(penalties) != 2 or penalties[0] == penalties[1]:
@@ -208,4 +210,4 @@ def matched_accuracy(
     with np.errstate(divide="ignore", invalid="ignore"):
         out["drop_per_point"] = np.where(out["cost"] > 0, out["drop"] / (100 * out["cost"]), np.nan)
     return out[["dataset", "cost", "penalty", "drop", "se", "ci_low", "ci_high", "n_seeds",
-                "drop_per_point"]]
+                "seed_min", "seed_max", "drop_per_point"]]
