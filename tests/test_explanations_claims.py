@@ -24,11 +24,11 @@ def correlations(r: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
 
 
 def changes(c: dict[tuple[str, str], tuple[float, float, float]]) -> pd.DataFrame:
-    """arm_changes rows at the extreme levels: (arm, quantity) -> (change, low, high), over 3
-    seeds whose range is (low, high) (what a claim reads: 2 degrees of freedom are too few)."""
+    """arm_changes rows at the extreme levels: (arm, quantity) -> (change, low, high), a t-interval
+    over 6 seeds (5 degrees of freedom, the fewest that decide) whose range is (low, high) too."""
     return pd.DataFrame([
         {"arm": arm, "level": EXTREMES[arm], "quantity": q, "change": c.get((arm, q), v)[0],
-         "ci_low": c.get((arm, q), v)[1], "ci_high": c.get((arm, q), v)[2], "n_seeds": 3,
+         "ci_low": c.get((arm, q), v)[1], "ci_high": c.get((arm, q), v)[2], "n_seeds": 6,
          "seed_min": c.get((arm, q), v)[1], "seed_max": c.get((arm, q), v)[2]}
         for arm in EXTREMES for q in ex.CHANGED for v in [(0.0, -0.1, 0.1)]
     ])

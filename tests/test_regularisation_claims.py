@@ -23,14 +23,14 @@ def changes_table(rows: dict[str, tuple[float, float, float]], dataset: str = "d
 
 
 def matched_table(difference: tuple[float, float, float] | None, dataset: str = "d",
-                  cost: float = 0.02) -> pd.DataFrame:
+                  cost: float = 0.02, n_seeds: int = 3) -> pd.DataFrame:
     """matched_outcomes rows at one cost: TV, MMD and (optionally) their difference."""
     rows = [("tv", (0.0, -0.01, 0.01)), ("mmd", (0.01, 0.0, 0.02))]
     if difference is not None:
         rows.append(("mmd − tv", difference))
     return pd.DataFrame([
         {"dataset": dataset, "outcome": outcome, "cost": c, "penalty": p, "drop": d,
-         "ci_low": lo, "ci_high": hi, "n_seeds": 3, "seed_min": lo, "seed_max": hi}
+         "ci_low": lo, "ci_high": hi, "n_seeds": n_seeds, "seed_min": lo, "seed_max": hi}
         for outcome in reg.MATCHED_OUTCOMES for c in (cost / 2, cost)
         for p, (d, lo, hi) in rows
     ])
@@ -46,16 +46,20 @@ GOOD = {"separation_excess": (-0.02, -0.03, -0.01), "abs_sensitivity": (-0.05, -
 
 
 def test_claims_are_reproduced_when_every_interval_lies_on_the_predicted_side() -> None:
-    claims = check(changes_table(GOOD), matched_table((0.01, 0.002, 0.02)))
+    claims = check(changes_table(GOOD, n_seeds=6), matched_table((0.01, 0.002, 0.02), n_seeds=6))
     assert [c.claim_id for c in claims] == [
         "regularisation.d.tv.separation", "regularisation.d.tv.sensitivity",
         "regularisation.d.tv.accuracy_cost", "regularisation.d.compare.sensitivity"]
     assert [c.status for c in claims] == ["reproduced"] * 4
+    assert claims[2].ci == pytest.approx((0.01, 0.05)) and claims[2].extra["ci_df"] == 5
+
+
+def test_three_seeds_cannot_decide_and_show_their_range() -> None:
+    claims = check(changes_table(GOOD), matched_table((0.01, 0.002, 0.02)))
+    assert [c.status for c in claims] == ["inconclusive"] * 4
     cost = claims[2]
     assert cost.ours == pytest.approx(0.03) and cost.ci is None  # 3 seeds: no t-interval
     assert cost.extra["seed_range"] == pytest.approx([0.01, 0.05])
-    many = check(changes_table(GOOD, n_seeds=6), matched_table((0.01, 0.002, 0.02)))[2]
-    assert many.ci == pytest.approx((0.01, 0.05)) and many.extra["ci_df"] == 5
     assert claims[0].note == ("d, attribute a; seeds [42, 43]; ≤ 8 pre-training epochs; "
                               "TV reduction sum.")
     assert claims[3].ours == 0.01 and claims[3].note.endswith("Matched cost 2.0 points of "
@@ -65,7 +69,7 @@ def test_claims_are_reproduced_when_every_interval_lies_on_the_predicted_side() 
 def test_claims_are_not_reproduced_when_an_interval_crosses_or_lies_opposite() -> None:
     bad = {**GOOD, "separation_excess": (0.01, -0.01, 0.03), "abs_sensitivity": (0.05, 0.02, 0.08),
            "balanced_accuracy": (0.01, 0.0, 0.02)}
-    claims = check(changes_table(bad), matched_table((-0.01, -0.02, -0.002)))
+    claims = check(changes_table(bad, n_seeds=6), matched_table((-0.01, -0.02, -0.002), n_seeds=6))
     assert [c.status for c in claims] == [
         "inconclusive", "not reproduced", "inconclusive", "not reproduced"]
 

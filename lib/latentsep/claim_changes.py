@@ -118,12 +118,13 @@ RULE_CHANGES: tuple[RuleChange, ...] = (
     RuleChange(
         "changes summarised over fewer than 6 seeds (chapters 05 and 06, fill_claim)",
         "the t-interval over seeds (2 df with 3 seeds) on the claimed side",
-        "every encoder's change on the claimed side (reproduced) or every one on the other "
-        "(not reproduced), else inconclusive; the claim shows the encoders' range, no CI",
-        "loosened",
-        "A t-interval on 2 degrees of freedom cannot carry a claim. Three encoders agreeing is "
-        "weaker evidence than a 95 % interval (a one-sided sign test at 1/8): read these verdicts "
-        "as the encoders' agreement. With 6 or more seeds the t-interval decides again.",
+        "inconclusive: the claim shows the encoders' range, no CI; with 6 or more seeds the "
+        "t-interval (5 or more degrees of freedom) decides",
+        "tightened",
+        "A t-interval on 2 degrees of freedom cannot carry a claim, and three encoders agreeing "
+        "cannot either (a sign test reaches 2 × 2⁻³ = 0.25; six agreeing encoders are needed for "
+        "5 %). Rejected alternative: letting the encoders' agreement decide, which would have "
+        "turned four claims reproduced on evidence weaker than a 95 % interval.",
         ids=("regularisation.*", "explanations.controlled.*")),
     RuleChange(
         "explanations.pooled.*",

@@ -192,9 +192,9 @@ def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
 
     Used by chapters 04-06 for every claim about a change, a drop or a correlation. A row that
     summarises seeds (it has ``n_seeds``) holds a Student-t interval on ``n_seeds − 1`` degrees
-    of freedom; with fewer than :data:`MIN_T_DF` the interval cannot carry the claim, so the
-    encoders' own values decide it instead: their range (``seed_min``, ``seed_max``) must lie on
-    the claimed side (:func:`side_verdict` applied to the range), and the claim shows no CI.
+    of freedom; with fewer than :data:`MIN_T_DF` neither it nor a sign test over the encoders can
+    decide at 95 %, so the claim is inconclusive (not checked when a number is NaN) and shows the
+    encoders' range (``seed_min``, ``seed_max``) instead of a CI.
 
     Parameters
     ----------
@@ -240,7 +240,7 @@ def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
     >>> three = fill_claim(claim, {"change": 0.1, "ci_low": -0.5, "ci_high": 0.7, "n_seeds": 3,
     ...                            "seed_min": 0.05, "seed_max": 0.15}, "above")
     >>> three.status, three.ci, three.ours_text()
-    ('reproduced', None, '0.100 (3 encoders: 0.050 to 0.150)')
+    ('inconclusive', None, '0.100 (3 encoders: 0.050 to 0.150)')
     """
     check_choice(rule, "rule", SIDES)
     value, low, high = (float(row[c]) for c in columns)
@@ -263,11 +263,14 @@ def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
     first, last = float(row.get("seed_min", math.nan)), float(row.get("seed_max", math.nan))
     if negate:
         first, last = -last, -first
+    # Too few encoders to decide at 95 %: a t-interval needs 6 (5 df), and so does a sign test
+    # (6 encoders on one side: p = 2 * 2**-6 = 0.031). The range is shown, never judged.
     return replace(claim, ours=value, ci=None, note=note, extra={
-        **extra, "interval": f"the {n_seeds} encoders' values must agree (a t-interval on "
-                             f"{n_seeds - 1} degrees of freedom cannot decide)",
+        **extra, "interval": f"{n_seeds} encoders cannot decide at 95 % (a t-interval on "
+                             f"{n_seeds - 1} degrees of freedom, a sign test at "
+                             f"{2 * 2.0 ** -n_seeds:.2f}); their range is shown",
         "seed_range": [first, last], "n_seeds": n_seeds},
-        reproduced=side_verdict(first, last, rule, margin=margin))
+        reproduced=decide([first, last], holds=False, fails=False))
 
 
 def write_claims(claims: list[Claim], chapter: str, results_dir: str | Path) -> Path:
