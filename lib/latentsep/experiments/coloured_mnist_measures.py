@@ -38,8 +38,12 @@ SHARP_FORM = "2(1−π_a)·TV"
 
 
 def separation(data: ProtocolData, runs: Mapping[int, EncoderRun], *, methods: Sequence[str],
-               n_permutations: int, n_bootstrap: int) -> pd.DataFrame:
+               n_permutations: int, n_bootstrap: int,
+               pca_variance: float | None = 0.70) -> pd.DataFrame:
     """Separation per seed on the test split: the paper's estimator, then ``methods`` (chapter 03).
+
+    ``pca_variance``: the paper's PCA to 70 % (default) or None, every embedding dimension
+    (``Protocol.separation_options()``).
 
     Returns
     -------
@@ -48,7 +52,7 @@ def separation(data: ProtocolData, runs: Mapping[int, EncoderRun], *, methods: S
         0's range (``histogram/reference``), then with ours (pooled bins for the histogram).
     """
     kw = {"n_permutations": n_permutations, "n_bootstrap": n_bootstrap,
-          "attributes": list(ATTRIBUTES)}
+          "attributes": list(ATTRIBUTES), "pca_variance": pca_variance}
     return pd.concat([protocol.separation_by_seed(data, runs, edges="reference", **kw),
                       protocol.separation_by_seed(data, runs, methods=methods, **kw)],
                      ignore_index=True)
@@ -106,13 +110,15 @@ def attribute_differences(sep: pd.DataFrame) -> pd.DataFrame:
 
 
 def separation_at_paper_size(data: ProtocolData, runs: Mapping[int, EncoderRun], *,
-                             n_draws: int) -> pd.DataFrame:
+                             n_draws: int, pca_variance: float | None = 0.70) -> pd.DataFrame:
     """Histogram separation on the ``pool_sample`` split, the paper's test size (chapter 03).
 
     Parameters
     ----------
     n_draws : int
         Permutation-null and bootstrap draws each.
+    pca_variance : float or None
+        As in :func:`separation`.
 
     Returns
     -------
@@ -122,7 +128,7 @@ def separation_at_paper_size(data: ProtocolData, runs: Mapping[int, EncoderRun],
     return pd.concat([
         protocol.separation_by_seed(data, runs, edges=edges, split="pool_sample",
                                     attributes=list(ATTRIBUTES), n_permutations=n_draws,
-                                    n_bootstrap=n_draws)
+                                    n_bootstrap=n_draws, pca_variance=pca_variance)
         for edges in ("reference", "pooled")
     ], ignore_index=True)
 
