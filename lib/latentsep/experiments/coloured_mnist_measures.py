@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from latentsep import plotting
 from latentsep.experiments import protocol
 from latentsep.experiments.coloured_mnist import ATTRIBUTES, labelled, paper_pretrain_config
 from latentsep.experiments.protocol import EncoderRun, ProtocolData
@@ -330,3 +331,23 @@ def ablation_drops(data: ProtocolData, runs: Mapping[int, EncoderRun], sweeps: p
                        for mode, part in compare.groupby("mode")], ignore_index=True)
     return labelled(drops).pivot_table(index=["attribute_label", "group_label"], columns="mode",
                                        values="full_minus_zero")
+
+
+def size_charts(pretrain_sizes: pd.DataFrame, k_sizes: pd.DataFrame, n_pretrain: int) -> object:
+    """The two investigations' drops side by side, with their 95 % bands (chapter 03).
+
+    Parameters
+    ----------
+    pretrain_sizes, k_sizes : pd.DataFrame
+        From :func:`pretraining_size_drops` and :func:`k_train_drops`.
+    n_pretrain : int
+        Pre-training images of the main encoders (the K investigation's encoders).
+    """
+    band = {"y": "full_minus_zero", "lower": "ci_low", "upper": "ci_high", "color": "group_label",
+            "y_title": "accuracy lost when absent (100 % − 0 %)"}
+    k_fixed = f"K_train = {pretrain_sizes['k_train'].iloc[0]:,}"
+    return (plotting.line_with_band(pretrain_sizes, x="n_pretrain", x_title="pre-training images",
+                                    title=f"Pre-training size ({k_fixed})", **band)
+            | plotting.line_with_band(k_sizes, x="k_train", x_title="K_train", **band,
+                                      title=f"Fine-tuning set size ({n_pretrain:,} pre-training "
+                                      "images)"))

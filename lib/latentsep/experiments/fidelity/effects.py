@@ -26,17 +26,27 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from latentsep import plotting
 from latentsep.experiments import protocol as proto
 from latentsep.experiments.coloured_mnist import labelled
-from latentsep.experiments.protocol import EncoderRun, Protocol, ProtocolData
+from latentsep.experiments.protocol import (
+    AUTHORS_CODE,
+    CURRENT,
+    PAPER_TEXT,
+    EncoderRun,
+    Protocol,
+    ProtocolData,
+)
 from latentsep.experiments.protocol.options import OPTIONS
 from latentsep.heads import HeadConfig
 from latentsep.models import SimpleCNN
 from latentsep.models.training import PretrainConfig
 from latentsep.regularise import TVSurrogate
+from latentsep.separation import PAPER_ESTIMATOR
 from latentsep.stats import full_minus_zero
 
 SWEEP_OPTIONS = ("head_start", "encoder", "plateau_monitor")
+EXTRA_VARIANTS = {"head_start": ("pretrained",)}  # values in no preset, tried as well
 TOUCHES = {
     "head_start": "drops when absent (allocation sweeps)",
     "encoder": "drops when absent (allocation sweeps)",
@@ -124,7 +134,8 @@ def paired_effects(table: pd.DataFrame, value: str, pair: Sequence[str], *, by: 
     Returns
     -------
     pd.DataFrame
-        ``variant, *by, <value>`` (variant mean), ``effect`` (mean difference), ``effect_min``,
+        ``variant, *by, <value>`` (variant mean), ``<value>_min``, ``<value>_max`` (its range),
+        ``effect`` (mean difference), ``effect_min``,
         ``effect_max``, ``per_unit`` (the differences in words) and ``n``.
     """
     base = table[variant].iloc[0] if base is None else base
@@ -132,13 +143,18 @@ def paired_effects(table: pd.DataFrame, value: str, pair: Sequence[str], *, by: 
     reference = table[table[variant] == base].set_index(keys)[value]
     rows = []
     for (name, *group), part in table.groupby([variant, *by], sort=False):
-        diff = part.set_index(keys)[value] - reference.reindex(part.set_index(keys).index)
-        if diff.isna().any():
-            raise ValueError(f"variant {name!r} has units that {base!r} lacks; run both on the "
-                             f"same {list(pair)}.")
+        values = part.set_index(keys)[value]
+        missing = values.index.difference(reference.index)
+        if len(missing):
+            raise ValueError(f"variant {name!r} has units {list(missing)[:3]} that {base!r} lacks; "
+                             f"run both on the same {list(pair)}.")
+        diff = values - reference.reindex(values.index)  # NaN where either value is undefined
         rows.append({variant: name, **dict(zip(by, group, strict=True)),
-                     value: part[value].mean(), "effect": diff.mean(), "effect_min": diff.min(),
-                     "effect_max": diff.max(), "n": len(diff),
+                     value: part[value].mean(skipna=False),
+                     f"{value}_min": part[value].min(skipna=False),
+                     f"{value}_max": part[value].max(skipna=False),
+                     "effect": diff.mean(skipna=False), "effect_min": diff.min(skipna=False),
+                     "effect_max": diff.max(skipna=False), "n": len(diff),
                      "per_unit": ", ".join(f"{d:+.3f}" for d in diff)})
     return pd.DataFrame(rows)
 
@@ -219,8 +235,8 @@ def differences_table(protocols: Sequence[Protocol], effects: Mapping[str, str])
     })
 
 
-__all__ = ["SWEEP_OPTIONS", "differences_table", "effect_words", "effects_by_option",
-           "feature_effects",
+__all__ = ["SWEEP_OPTIONS", "differences_table", "drops_chart", "effect_words",
+           "effects_by_option", "feature_effects", "measured_effects",
            "one_option_variants", "paired_effects", "surrogate_effects", "variant_drops"]
 
 
@@ -246,11 +262,56 @@ def effects_by_option(drop_effects: pd.DataFrame, feature: pd.DataFrame,
     for variant, part in drops.groupby("variant", sort=False):
         option, _, value = variant.partition(": ")
         labels = part.assign(label=part["attribute_label"] + " " + part["group_label"])
-        words.setdefault(option, []).append(f"**{value}**: drops {effect_words(labels, 'label')}")
+        words.setdefault(option, []).append(f"{value}: drops {effect_words(labels, 'label')}")
     for option, table, what in (("separation_features", feature, "TV"),
                                 ("surrogate_variance", surrogate, "surrogate")):
         other = table[table["variant"] != table["variant"].iloc[0]]
         for variant, part in other.groupby("variant", sort=False):
             words.setdefault(option, []).append(
-                f"**{variant}**: {what} {effect_words(part, 'attribute_label')}")
+                f"{variant}: {what} {effect_words(part, 'attribute_label')}")
     return {option: " · ".join(lines) for option, lines in words.items()}
+
+
+def measured_effects(data: ProtocolData, runs: Mapping[int, EncoderRun],
+                     separations: Mapping[str, pd.DataFrame], *, config: PretrainConfig,
+                     head: HeadConfig, alphas: Sequence[float], k_train: int, k_val: int,
+                     cache_dir: str | os.PathLike, base: Protocol = PAPER_TEXT,
+                     others: Sequence[Protocol] = (AUTHORS_CODE, CURRENT),
+                     extra: Mapping[str, Sequence[str]] | None = EXTRA_VARIANTS,
+                     attributes: Sequence[str] = ("digit_group", "colour"),
+                     ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Every protocol difference switched alone from ``base``, and its effect (chapter 03).
+
+    By default the paper's text is the reference, the authors' code and this book's earlier
+    defaults supply the other values, and the pre-trained head (a plain warm start, in no preset)
+    is tried too (:data:`EXTRA_VARIANTS`).
+
+    Runs :func:`one_option_variants` through :func:`variant_drops` (``attributes``' groups, drops
+    when absent), :func:`feature_effects` on ``separations`` (label -> per-seed separation rows,
+    the reference first) with the paper's estimator, and :func:`surrogate_effects` on ``runs``
+    for every attribute of ``data``.
+
+    Returns
+    -------
+    (pd.DataFrame, dict of str to str)
+        :func:`paired_effects` of the drops by attribute and group label (``variant`` names the
+        switched option and value), and :func:`effects_by_option`'s words per option.
+    """
+    variants = one_option_variants(base, others, extra)
+    drops = variant_drops(data, variants, base_runs=runs, config=config, head=head,
+                          attributes=attributes, alphas=alphas, k_train=k_train, k_val=k_val,
+                          cache_dir=cache_dir)
+    drop_effects = paired_effects(drops, "full_minus_zero", ["seed"],
+                                  by=["attribute_label", "group_label"])
+    words = effects_by_option(drop_effects, feature_effects(separations, PAPER_ESTIMATOR),
+                              surrogate_effects(data, runs, list(data.attributes.columns)))
+    return drop_effects, words
+
+
+def drops_chart(drop_effects: pd.DataFrame) -> object:
+    """Each group's drop under each variant, bars spanning the sweep seeds (one panel per group)."""
+    table = drop_effects.assign(group=drop_effects["attribute_label"] + " · "
+                                + drop_effects["group_label"])
+    return plotting.errorbars_by_panel(table, panel="group", x="full_minus_zero", y="variant",
+                                       lower="full_minus_zero_min", upper="full_minus_zero_max",
+                                       color="variant")
