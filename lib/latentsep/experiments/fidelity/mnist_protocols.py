@@ -109,5 +109,5 @@ def comparison_by_protocol(results: Mapping[str, ColouredMnistResults]) -> pd.Da
               for label, r in results.items()]
     out = tables[0]
     for table in tables[1:]:
-        out = out.merge(table, on=["quantity", "paper"], how="outer", sort=False)
+        out = out.merge(table, on=["quantity", "paper"], how="left", validate="one_to_one")
     return out
