@@ -108,6 +108,7 @@ FULL_SWITCHES = {
     ("04_real_datasets", "REAL.encoders"): ["frozen densenet121", "frozen vit_b_16",
                                             "frozen bert-base-uncased"],
     ("07_advisor", "REAL_DATASETS"): ["MIMIC-CXR-JPG v2 + MIMIC-IV: ", "CivilComments: "],
+    ("08_scale_fidelity", "full-size twin"): ["splits the paper's exact sizes", "Fashion · 5,000"],
 }
 
 
