@@ -111,15 +111,18 @@ def attribute_differences(sep: pd.DataFrame) -> pd.DataFrame:
 
 
 def separation_at_paper_size(data: ProtocolData, runs: Mapping[int, EncoderRun], *,
-                             n_draws: int, pca_variance: float | None = 0.70) -> pd.DataFrame:
+                             n_draws: int, pca_variance: float | None = 0.70,
+                             n_bootstrap: int | None = None) -> pd.DataFrame:
     """Histogram separation on the ``pool_sample`` split, the paper's test size (chapter 03).
 
     Parameters
     ----------
     n_draws : int
-        Permutation-null and bootstrap draws each.
+        Permutation-null draws (and bootstrap draws unless ``n_bootstrap`` is given).
     pca_variance : float or None
         As in :func:`separation`.
+    n_bootstrap : int, optional
+        Bootstrap draws; default ``n_draws``.
 
     Returns
     -------
@@ -129,7 +132,8 @@ def separation_at_paper_size(data: ProtocolData, runs: Mapping[int, EncoderRun],
     return pd.concat([
         protocol.separation_by_seed(data, runs, edges=edges, split="pool_sample",
                                     attributes=list(ATTRIBUTES), n_permutations=n_draws,
-                                    n_bootstrap=n_draws, pca_variance=pca_variance)
+                                    n_bootstrap=n_draws if n_bootstrap is None else n_bootstrap,
+                                    pca_variance=pca_variance)
         for edges in ("reference", "pooled")
     ], ignore_index=True)
 
