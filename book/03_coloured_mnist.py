@@ -328,7 +328,7 @@ drop_effects, effects = fidelity.measured_effects(  # from PAPER_TEXT to AUTHORS
     data, runs, {"PCA-70 %": sep, "full features": authors_code.separation}, head=head,
     config=cm.paper_pretrain_config(PRETRAIN_EPOCHS), alphas=ALPHAS, k_train=k_train, k_val=k_val,
     cache_dir=CACHE)
-display(fidelity.differences_table((PAPER_TEXT, AUTHORS_CODE, CURRENT), effects))
+display(Markdown(fidelity.differences_markdown((PAPER_TEXT, AUTHORS_CODE, CURRENT), effects)))
 fidelity.drops_chart(drop_effects)
 
 # %% [markdown]

@@ -122,6 +122,8 @@ def test_tagged_claims_keep_the_originals_and_carry_the_protocol() -> None:
     tagged = fidelity.tag_claims(claims, AUTHORS_CODE)
     assert [c.claim_id for c in tagged] == [f"{c.claim_id}@authors_code" for c in claims]
     assert all(c.extra["protocol"] == "authors_code" for c in tagged)
+    assert all(t.description == f"{c.description} (authors' code)"
+               for t, c in zip(tagged, claims, strict=True))
     assert all("@" not in c.claim_id and "protocol" not in c.extra for c in claims)
     assert [c.reproduced for c in tagged] == [c.reproduced for c in claims]
 
@@ -139,3 +141,12 @@ def test_comparison_by_protocol_puts_both_runs_beside_the_paper() -> None:
             != table.loc[accuracy, "authors' code (95% CI)"]).all()
     tv = table["quantity"].str.startswith("TV")
     assert (table.loc[tv, "paper's text (95% CI)"] == table.loc[tv, "authors' code (95% CI)"]).all()
+
+
+def test_differences_markdown_keeps_long_cells_whole_and_escapes_pipes() -> None:
+    long = "head start: " + "x" * 300 + " | y"
+    text = fidelity.differences_markdown((PAPER_TEXT, AUTHORS_CODE), {"head_start": long})
+    lines = text.splitlines()
+    assert len(lines) == 2 + 3  # header, rule, one row per differing option
+    assert lines[2].startswith("| `head_start` | `fresh` | `resumed` |")
+    assert ("x" * 300 + " \\| y") in lines[2]

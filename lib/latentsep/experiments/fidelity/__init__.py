@@ -12,6 +12,7 @@
 
 from latentsep.experiments.fidelity.effects import (
     SWEEP_OPTIONS,
+    differences_markdown,
     differences_table,
     drops_chart,
     effect_words,
@@ -47,6 +48,7 @@ __all__ = [
     "SWEEP_OPTIONS",
     "ScaleResult",
     "comparison_by_protocol",
+    "differences_markdown",
     "differences_table",
     "drops_chart",
     "effect_words",

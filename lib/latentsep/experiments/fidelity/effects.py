@@ -235,7 +235,7 @@ def differences_table(protocols: Sequence[Protocol], effects: Mapping[str, str])
     })
 
 
-__all__ = ["SWEEP_OPTIONS", "differences_table", "drops_chart", "effect_words",
+__all__ = ["SWEEP_OPTIONS", "differences_markdown", "differences_table", "drops_chart", "effect_words",
            "effects_by_option", "feature_effects", "measured_effects",
            "one_option_variants", "paired_effects", "surrogate_effects", "variant_drops"]
 
@@ -315,3 +315,21 @@ def drops_chart(drop_effects: pd.DataFrame) -> object:
     return plotting.errorbars_by_panel(table, panel="group", x="full_minus_zero", y="variant",
                                        lower="full_minus_zero_min", upper="full_minus_zero_max",
                                        color="variant")
+
+
+def differences_markdown(protocols: Sequence[Protocol], effects: Mapping[str, str]) -> str:
+    """:func:`differences_table` as a Markdown table (chapter 03).
+
+    Cells in full (a DataFrame's HTML cuts long ones), ``|`` escaped, option and value names in
+    code font.
+    """
+    table = differences_table(protocols, effects)
+
+    def cell(column: str, value: object) -> str:
+        text = str(value).replace("|", "\\|").replace("\n", " ")
+        return f"`{text}`" if column not in ("sources", "touches", "measured effect") else text
+
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(cell(c, row[c]) for c in table.columns) + " |"
+              for _, row in table.iterrows()]
+    return "\n".join(lines)

@@ -86,10 +86,12 @@ def rerun_under(base: ColouredMnistResults, protocol: Protocol, data: ProtocolDa
 
 
 def tag_claims(claims: Sequence[Claim], protocol: Protocol) -> list[Claim]:
-    """Copies of ``claims`` with ``@<protocol key>`` appended to their ids and the key in
-    ``extra["protocol"]`` (e.g. ``mnist.tv.colour@authors_code``)."""
+    """Copies of ``claims`` with ``@<protocol key>`` appended to their ids, the key in
+    ``extra["protocol"]`` (e.g. ``mnist.tv.colour@authors_code``) and the protocol's name after
+    the description (``… (authors' code)``)."""
     key = protocol_key(protocol)
     return [dataclasses.replace(c, claim_id=f"{c.claim_id}@{key}",
+                                description=f"{c.description} ({protocol.name})",
                                 extra={**c.extra, "protocol": key}) for c in claims]
 
 
