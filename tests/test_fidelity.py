@@ -150,3 +150,46 @@ def test_differences_markdown_keeps_long_cells_whole_and_escapes_pipes() -> None
     assert len(lines) == 2 + 3  # header, rule, one row per differing option
     assert lines[2].startswith("| `head_start` | `fresh` | `resumed` |")
     assert ("x" * 300 + " \\| y") in lines[2]
+
+
+def _tiny_images(n: int = 480) -> ProtocolData:
+    rng = np.random.default_rng(0)
+    y = np.arange(n) % 2
+    group = (np.arange(n) // 2) % 2
+    x = rng.random((n, 3, 28, 28), dtype=np.float32) * 0.2
+    x[:, 0, 4:12, 4:12] += y[:, None, None] * 0.8  # the label is visible
+    x[:, 1, 16:24, 16:24] += group[:, None, None] * 0.8  # and so is the group
+    cuts = np.cumsum([120, 40, 80, 180])
+    names = ("pretrain_train", "pretrain_val", "test", "pool", "val_pool")
+    splits = dict(zip(names, np.split(rng.permutation(n), cuts), strict=True))
+    return ProtocolData("tiny", x, y, pd.DataFrame({"g": group}), splits, "tiny images")
+
+
+def test_variant_drops_keep_each_option_in_its_own_cache_entries(tmp_path) -> None:
+    from latentsep.experiments import protocol
+    from latentsep.heads import HeadConfig
+    from latentsep.models import SimpleCNN
+    from latentsep.models.training import PretrainConfig
+
+    data = _tiny_images()
+    config = PretrainConfig(max_epochs=2, num_threads=1)
+    head = PAPER_TEXT.head_config(HeadConfig(max_epochs=3))
+    runs = protocol.pretrained_embeddings(data, SimpleCNN, seeds=[0, 1], cache_dir=tmp_path,
+                                          config=PAPER_TEXT.pretrain_config(config), progress=False)
+    variants = fidelity.one_option_variants(PAPER_TEXT, (AUTHORS_CODE, CURRENT),
+                                            {"head_start": ["pretrained"]})
+    kw = {"base_runs": runs, "config": config, "head": head, "attributes": ["g"],
+          "alphas": [0.0, 1.0], "k_train": 40, "k_val": 20, "cache_dir": tmp_path}
+    drops = fidelity.variant_drops(data, variants, **kw)
+    assert set(drops["variant"]) == {v.name for v in variants}
+    assert len(drops) == len(variants) * 2 * 2  # two groups, two sweep seeds each
+    entries = {p.name for p in (tmp_path / "sweeps").rglob("*.parquet")}
+    # one entry per (variant, encoder): the per-seed encoder sweeps one unit per encoder
+    assert len(entries) == len(variants) + 1
+    encoders = list((tmp_path / "encoders").iterdir())
+    assert len(encoders) == 3  # two with the paper's schedule, one pinned with the other monitor
+    again = fidelity.variant_drops(data, variants, **kw)  # every unit read back from the cache
+    assert {p.name for p in (tmp_path / "sweeps").rglob("*.parquet")} == entries
+    pd.testing.assert_frame_equal(again, drops)
+    by = drops.set_index(["variant", "group", "seed"])["full_minus_zero"]
+    assert not np.allclose(by["head_start: resumed"], by["paper text"])
