@@ -193,3 +193,18 @@ def test_variant_drops_keep_each_option_in_its_own_cache_entries(tmp_path) -> No
     pd.testing.assert_frame_equal(again, drops)
     by = drops.set_index(["variant", "group", "seed"])["full_minus_zero"]
     assert not np.allclose(by["head_start: resumed"], by["paper text"])
+
+
+def test_effects_by_option_says_when_a_variant_changed_nothing() -> None:
+    drops = pd.DataFrame({
+        "variant": ["paper text", "plateau_monitor: x", "head_start: y"],
+        "attribute_label": ["A"] * 3, "group_label": ["g"] * 3, "full_minus_zero": [0.3] * 3,
+        "effect": [0.0, 0.0, -0.05], "effect_min": [0.0, 0.0, -0.06],
+        "effect_max": [0.0, 0.0, -0.04], "per_unit": ["", "+0.000", "-0.060, -0.040"]})
+    tv = pd.DataFrame({"variant": ["p", "f"], "attribute_label": ["A", "A"], "effect": [0, -0.1],
+                       "per_unit": ["", "-0.100"]})
+    words = fidelity.effects_by_option(drops, tv, tv.assign(variant=["within", "total"]))
+    assert words["plateau_monitor"] == "x: every drop identical on every seed (the runs did not differ)"
+    assert words["head_start"] == "y: drops A g: -0.050 (per seed -0.060, -0.040)"
+    assert words["separation_features"] == "f: TV A: -0.100 (per seed -0.100)"
+    assert words["surrogate_variance"] == "total: surrogate A: -0.100 (per seed -0.100)"

@@ -261,6 +261,10 @@ def effects_by_option(drop_effects: pd.DataFrame, feature: pd.DataFrame,
     drops = drop_effects[drop_effects["variant"].str.contains(": ")]
     for variant, part in drops.groupby("variant", sort=False):
         option, _, value = variant.partition(": ")
+        if (part[["effect_min", "effect_max"]] == 0).all(axis=None):
+            words.setdefault(option, []).append(
+                f"{value}: every drop identical on every seed (the runs did not differ)")
+            continue
         labels = part.assign(label=part["attribute_label"] + " " + part["group_label"])
         words.setdefault(option, []).append(f"{value}: drops {effect_words(labels, 'label')}")
     for option, table, what in (("separation_features", feature, "TV"),
