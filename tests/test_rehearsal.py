@@ -126,6 +126,7 @@ FULL_SWITCHES = {
         "random weights: rehearsal only", "'mimic_cxr': 'advised in",
         "'civilcomments': 'advised in"],
     ("07_advisor", "full-size MNIST splits"): [f"**coloured_mnist**: {MNIST_STAND_IN}"],
+    ("08_scale_fidelity", "full-size twin"): ["splits the paper's exact sizes", "Fashion · 5,000"],
 }
 CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.py"))
 

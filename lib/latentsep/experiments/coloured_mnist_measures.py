@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from latentsep import plotting
 from latentsep.experiments import protocol
 from latentsep.experiments.coloured_mnist import ATTRIBUTES, labelled, paper_pretrain_config
 from latentsep.experiments.protocol import EncoderRun, ProtocolData
@@ -38,8 +39,12 @@ SHARP_FORM = "2(1−π_a)·TV"
 
 
 def separation(data: ProtocolData, runs: Mapping[int, EncoderRun], *, methods: Sequence[str],
-               n_permutations: int, n_bootstrap: int) -> pd.DataFrame:
+               n_permutations: int, n_bootstrap: int,
+               pca_variance: float | None = 0.70) -> pd.DataFrame:
     """Separation per seed on the test split: the paper's estimator, then ``methods`` (chapter 03).
+
+    ``pca_variance``: the paper's PCA to 70 % (default) or None, every embedding dimension
+    (``Protocol.separation_options()``).
 
     Returns
     -------
@@ -48,7 +53,7 @@ def separation(data: ProtocolData, runs: Mapping[int, EncoderRun], *, methods: S
         0's range (``histogram/reference``), then with ours (pooled bins for the histogram).
     """
     kw = {"n_permutations": n_permutations, "n_bootstrap": n_bootstrap,
-          "attributes": list(ATTRIBUTES)}
+          "attributes": list(ATTRIBUTES), "pca_variance": pca_variance}
     return pd.concat([protocol.separation_by_seed(data, runs, edges="reference", **kw),
                       protocol.separation_by_seed(data, runs, methods=methods, **kw)],
                      ignore_index=True)
@@ -106,13 +111,18 @@ def attribute_differences(sep: pd.DataFrame) -> pd.DataFrame:
 
 
 def separation_at_paper_size(data: ProtocolData, runs: Mapping[int, EncoderRun], *,
-                             n_draws: int) -> pd.DataFrame:
+                             n_draws: int, pca_variance: float | None = 0.70,
+                             n_bootstrap: int | None = None) -> pd.DataFrame:
     """Histogram separation on the ``pool_sample`` split, the paper's test size (chapter 03).
 
     Parameters
     ----------
     n_draws : int
-        Permutation-null and bootstrap draws each.
+        Permutation-null draws (and bootstrap draws unless ``n_bootstrap`` is given).
+    pca_variance : float or None
+        As in :func:`separation`.
+    n_bootstrap : int, optional
+        Bootstrap draws; default ``n_draws``.
 
     Returns
     -------
@@ -122,7 +132,8 @@ def separation_at_paper_size(data: ProtocolData, runs: Mapping[int, EncoderRun],
     return pd.concat([
         protocol.separation_by_seed(data, runs, edges=edges, split="pool_sample",
                                     attributes=list(ATTRIBUTES), n_permutations=n_draws,
-                                    n_bootstrap=n_draws)
+                                    n_bootstrap=n_draws if n_bootstrap is None else n_bootstrap,
+                                    pca_variance=pca_variance)
         for edges in ("reference", "pooled")
     ], ignore_index=True)
 
@@ -325,3 +336,23 @@ def ablation_drops(data: ProtocolData, runs: Mapping[int, EncoderRun], sweeps: p
                        for mode, part in compare.groupby("mode")], ignore_index=True)
     return labelled(drops).pivot_table(index=["attribute_label", "group_label"], columns="mode",
                                        values="full_minus_zero")
+
+
+def size_charts(pretrain_sizes: pd.DataFrame, k_sizes: pd.DataFrame, n_pretrain: int) -> object:
+    """The two investigations' drops side by side, with their 95 % bands (chapter 03).
+
+    Parameters
+    ----------
+    pretrain_sizes, k_sizes : pd.DataFrame
+        From :func:`pretraining_size_drops` and :func:`k_train_drops`.
+    n_pretrain : int
+        Pre-training images of the main encoders (the K investigation's encoders).
+    """
+    band = {"y": "full_minus_zero", "lower": "ci_low", "upper": "ci_high", "color": "group_label",
+            "y_title": "accuracy lost when absent (100 % − 0 %)"}
+    k_fixed = f"K_train = {pretrain_sizes['k_train'].iloc[0]:,}"
+    return (plotting.line_with_band(pretrain_sizes, x="n_pretrain", x_title="pre-training images",
+                                    title=f"Pre-training size ({k_fixed})", **band)
+            | plotting.line_with_band(k_sizes, x="k_train", x_title="K_train", **band,
+                                      title=f"Fine-tuning set size ({n_pretrain:,} pre-training "
+                                      "images)"))

@@ -1,0 +1,122 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Scale: do the scaled-down splits cause the MNIST magnitudes?
+#
+# Offline, [chapter 03](03_coloured_mnist.ipynb) runs the paper's protocol on 10,000 digits, every
+# split scaled by 10,000 / 70,000: the encoder is pre-trained on 714 images instead of 5,000, and
+# its digit-group drops are larger than the paper's. Two experiments test whether the scale-down is
+# the cause, both under the paper's text (`PAPER_TEXT`: one pinned encoder, fresh heads, the
+# schedule on validation loss):
+#
+# * **the paper's pre-training size** on the same 10,000 digits: 5,000 + 1,000 validation images,
+#   the pool and K shrinking to what is left (chapter 03 shows that K barely matters);
+# * **a full-scale twin**: coloured Fashion-MNIST (70,000 images, label = class parity, "digit
+#   group" = class ≥ 5) with the paper's exact split sizes (K = 23,840 / 5,950), against the same
+#   protocol scaled by 10,000 / 70,000. Their difference is what the scale-down alone does to the
+#   drops, the Random baseline and the orderings. It also runs the code path full MNIST takes.
+#
+# The findings are at the end; the numbers come from `latentsep.experiments.fidelity.scale`.
+
+# %% tags=["parameters"]
+PROFILE = "quick"
+DATA_DIR = "data"
+CACHE_DIR = "cache"
+RESULTS_DIR = "results/quick"
+DATA_SEED = 0  # splits, colours, Random attribute, pixel noise
+SEEDS = [42, 43, 44]  # sweep seeds; the encoder is pinned to the first (pre-training seed)
+PRETRAIN_EPOCHS = 20  # upper bound; early stopping (patience 10) often ends earlier
+HEAD_EPOCHS = 50
+ALPHAS = [0.0, 0.5, 1.0]  # the drops need 0 and 1
+N_PERMUTATIONS = 50  # permutation null of the paper's TV
+TWIN_TOTAL = 70000  # images of the full-size twin (70,000: the paper's exact split sizes)
+SCALED_TOTAL = 10000  # images the scaled runs mirror (the offline MNIST digits)
+
+# %%
+from pathlib import Path
+
+import torch
+from IPython.display import Markdown, display
+
+from latentsep import plotting
+from latentsep.data.fashion import load_fashion_mnist
+from latentsep.data.mnist import load_mnist
+from latentsep.experiments import coloured_mnist as cm
+from latentsep.experiments import fidelity
+from latentsep.experiments.protocol import PAPER_TEXT
+from latentsep.heads import HeadConfig
+
+# %%
+plotting.enable_offline_renderer()
+torch.set_num_threads(1)  # one fixed thread count: the same numbers on every re-execution
+CACHE = Path(CACHE_DIR) / "08_scale_fidelity"
+config = PAPER_TEXT.pretrain_config(cm.paper_pretrain_config(PRETRAIN_EPOCHS))
+head = PAPER_TEXT.head_config(HeadConfig(max_epochs=HEAD_EPOCHS))
+settings = {"seeds": SEEDS, "config": config, "head": head, "alphas": ALPHAS,
+            "n_permutations": N_PERMUTATIONS, "cache_dir": CACHE}
+
+# %% [markdown]
+# ## The data: four runs of one protocol
+#
+# Chapter 03's digits as it runs them (714 pre-training images) and with the paper's pre-training
+# size; the Fashion-MNIST twin scaled like chapter 03 and at the paper's sizes. K is the paper's
+# share of each pool (`paper_k`: 23,840 / 48,000), capped where an extreme allocation cannot be
+# filled.
+
+# %%
+mnist = cm.coloured_mnist_protocol(load_mnist(DATA_DIR), seed=DATA_SEED)
+fashion = load_fashion_mnist(data_dir=DATA_DIR)
+twins = [fidelity.fashion_twin(fashion, n_total=n, seed=DATA_SEED) for n in (SCALED_TOTAL, TWIN_TOTAL)]
+datasets = {fidelity.run_label(d): d for d in
+            [mnist, fidelity.paper_pretraining_split(mnist, seed=DATA_SEED), *twins]}
+for name, data in datasets.items():
+    print(f"{name}: {data.source}")
+
+# %% [markdown]
+# ## Running the protocol
+#
+# For each run: one encoder pre-trained with the first seed (cached by the hash of its full
+# configuration), the paper's TV estimator on the test split for each attribute, and last-layer
+# sweeps at `ALPHAS` with every sweep seed on that encoder. The table gives the sizes that ran and
+# the pre-trained encoder's own test balanced accuracy (× 1,000).
+
+# %%
+runs = {name: fidelity.scale_run(data, PAPER_TEXT, **settings) for name, data in datasets.items()}
+fidelity.sizes_table(runs)
+
+# %% [markdown]
+# ## Drops, the Random baseline and the orderings
+#
+# Each digit (class) group's drop when absent, per sweep seed on the pinned encoder, and the
+# paper's TV per attribute with its ratio to Random's (one encoder per run: no interval across
+# encoders). Bars span the sweep seeds.
+
+# %%
+summary = fidelity.scale_summary(runs)
+display(summary.pivot_table(index=["quantity", "attribute_label", "group_label"], columns="run",
+                            values="mean", sort=False))
+fidelity.scale_chart(summary, "drop")
+
+# %%
+fidelity.scale_chart(summary, "TV")
+
+# %% [markdown]
+# ## Findings
+#
+# Each pair: the smaller protocol → the paper-sized one (per-seed values of the latter in brackets).
+
+# %%
+display(Markdown(fidelity.scale_findings(summary, [tuple(list(datasets)[:2]),
+                                                   tuple(list(datasets)[2:])])))
+display(Markdown(f"Profile `{PROFILE}`: pre-training ≤ {PRETRAIN_EPOCHS} epochs, α ∈ {ALPHAS}, "
+                 f"sweep seeds {SEEDS} on one encoder, {N_PERMUTATIONS} permutations."))
