@@ -13,15 +13,14 @@
 # %% [markdown]
 # # The TV bound: proof, a sharper constant, and an exact check
 #
-# The paper's theoretical result says that if the two subgroups are hard to tell apart in the frozen
-# latent space, class by class, then changing the subgroup mix of the fine-tuning data cannot move
-# one subgroup's accuracy much more than it moves overall accuracy. This chapter states the bound
-# (the form below is **our reconstruction**: the exact text was not available to us), proves it one
-# step at a time and names the assumption each step uses. The proof gives a smaller constant than the
-# paper's. We then check both forms with no sampling noise, on class-conditional Gaussian
-# latents with linear heads, where every accuracy and every total variation has a closed form. We
-# also build a case where the labels are distributed differently in the two groups and the bound
-# fails, and answer the reviewers' criticisms.
+# The paper's theoretical result: if the two subgroups are hard to tell apart in the frozen latent
+# space, class by class, then changing the subgroup mix of the fine-tuning data cannot move one
+# subgroup's accuracy much more than overall accuracy. We state the bound (**our reconstruction**:
+# the exact text was not available to us) and prove it step by step, naming the assumption each
+# step uses; the proof gives a smaller constant than the paper's. We check both forms with no
+# sampling noise on class-conditional Gaussian latents with linear heads (every accuracy and TV in
+# closed form), build a case where the groups' label rates differ and the bound fails, and answer
+# the reviewers' criticisms.
 
 # %% tags=["parameters"]
 PROFILE = "quick"
@@ -40,7 +39,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from latentsep import theory
-from latentsep.plotting import enable_offline_renderer, line_with_band, scatter_with_diagonal
+from latentsep.plotting import enable_offline_renderer
 from latentsep.report import claims_table, write_claims
 
 enable_offline_renderer()
@@ -49,9 +48,8 @@ pd.set_option("display.precision", 4)
 # %% [markdown]
 # ## Rules, stated before computing
 #
-# A bound is a theorem, so we ask of it what we ask of a theorem: no counterexample where its
-# assumptions hold, and a counterexample where they do not. Each rule below is fixed before any
-# configuration is drawn.
+# A bound is a theorem: we ask for no counterexample where its assumptions hold, and one where
+# they do not. Each rule is fixed before any configuration is drawn.
 
 # %%
 sizes = theory.SweepSizes(N_CONFIGS, N_LABEL_SHIFT_CONFIGS, N_K_GROUP_CONFIGS, K_GROUPS)
@@ -141,14 +139,10 @@ claims_table(theory.stated_claims(sizes))[["claim", "paper", "rule"]]
 # factor $1 - \pi_a$). Step 4 also gives a slightly sharper **weighted** form, with
 # $\varepsilon$ replaced by $\sum_y P(Y{=}y)\,\varepsilon_y$.
 #
-# **An equivalent reading.** Without any assumption, overall accuracy is the share-weighted mean of
-# the group accuracies, $\mathrm{Acc} = \pi_a \mathrm{Acc}(a) + (1 - \pi_a)\mathrm{Acc}(\bar a)$, so
-#
-# $$\Delta(a) - \Delta = (1 - \pi_a)\,\big[\Delta(a) - \Delta(\bar a)\big].$$
-#
-# Under (A1)–(A2), $|\Delta(a) - \Delta(\bar a)| \le 2\varepsilon$. This is the same bound read
-# differently: whatever the reallocation, the accuracies of the two groups cannot move apart by
-# more than $2\varepsilon$.
+# **An equivalent reading.** With no assumption, $\mathrm{Acc} = \pi_a \mathrm{Acc}(a) +
+# (1 - \pi_a)\mathrm{Acc}(\bar a)$, so $\Delta(a) - \Delta = (1 - \pi_a)\,[\Delta(a) -
+# \Delta(\bar a)]$. Under (A1)–(A2), $|\Delta(a) - \Delta(\bar a)| \le 2\varepsilon$: whatever the
+# reallocation, the two groups' accuracies cannot move apart by more than $2\varepsilon$.
 
 # %% [markdown]
 # ### The constant cannot be lowered
@@ -189,14 +183,12 @@ attained
 # $$G_y(a) + G_y(\bar a) = \big[P_{y,a}(C_y(g_a)) - P_{y,\bar a}(C_y(g_a))\big]
 #   + \big[P_{y,\bar a}(C_y(g_{\bar a})) - P_{y,a}(C_y(g_{\bar a}))\big] \le 2\,\varepsilon_y,$$
 #
-# by step 3 applied to each head. No other assumption is used: not (A1), not the shares. The
+# by step 3 applied to each head, with no other assumption (not (A1), not the shares). The
 # attribute's gap, the mean over its two groups of the balanced-accuracy gaps, is therefore at most
-# $\tfrac12 \sum_y \varepsilon_y$: **separation caps the transfer gap**. The converse fails. Groups
-# can be perfectly separated along a direction both heads ignore, and then the gap is 0. This is why
-# the advisor uses separation to decide whether allocation *can* matter and the gap to say how much
-# it does. `tests/test_transfer.py` checks a Gaussian case: the label direction turns by 90° between
-# the groups, the gap is $\Phi(1) - \tfrac12 \approx 0.341$ and the cap
-# $2\Phi(1/\sqrt2) - 1 \approx 0.520$.
+# $\tfrac12 \sum_y \varepsilon_y$: **separation caps the transfer gap**. The converse fails: groups
+# separated along a direction both heads ignore have gap 0. So the advisor uses separation to decide
+# whether allocation *can* matter and the gap to say how much it does (`tests/test_transfer.py`
+# checks a Gaussian case: gap $\Phi(1) - \tfrac12 \approx 0.341$, cap $2\Phi(1/\sqrt2) - 1 \approx 0.520$).
 
 # %% [markdown]
 # ## An exact check on Gaussian latents
@@ -221,26 +213,17 @@ attained
 # %%
 sweep = theory.sweep_bounds(N_CONFIGS, seed=SEED)
 summary = theory.violation_summary(sweep)
-summary
-
-# %%
-display(Markdown(theory.sweep_markdown(summary, len(sweep))))
+display(summary, Markdown(theory.sweep_markdown(summary, len(sweep))))
 
 # %% [markdown]
-# **How tight?** For each configuration we compute the share of the bound's TV allowance that the
-# observed gap needs, $(|\Delta(a)| - |\Delta|)/(\text{bound} - |\Delta|)$: 1 means tight and values
-# above 1 would be violations. The chart shows its median and 10–90 % band across configurations, in
-# bins of ε. Heads fitted to the same task from different mixes mostly agree, so the allowance they
-# use is small. The constructed case above shows that heads chosen adversarially use all of it.
+# **How tight?** The share of the bound's TV allowance the observed gap needs,
+# $(|\Delta(a)| - |\Delta|)/(\text{bound} - |\Delta|)$ (1: tight; above 1: a violation), median and
+# 10–90 % band across configurations in bins of ε. Heads fitted to one task from different mixes
+# mostly agree and use little of it; the constructed case above shows adversarial heads use all.
 
 # %%
 bands = theory.usage_bands(sweep)
-line_with_band(
-    bands, x="eps_mid", y="median", lower="lower", upper="upper", color="bound",
-    title="Share of the TV allowance used by the observed gap (median, 10–90 % band)",
-    x_title="ε (class-conditional TV between the groups, bin centre)",
-    y_title="(gap − |ΔAcc|) / (bound − |ΔAcc|)",
-)
+theory.usage_chart(bands)
 
 # %%
 bands.pivot(index="eps_mid", columns="bound", values=["n", "median", "upper", "max"])
@@ -256,10 +239,7 @@ bands.pivot(index="eps_mid", columns="bound", values=["n", "median", "upper", "m
 
 # %%
 case = theory.counterexample()
-case["table"].T
-
-# %%
-display(Markdown(theory.counterexample_markdown(case["terms"])))
+display(case["table"].T, Markdown(theory.counterexample_markdown(case["terms"])))
 
 # %% [markdown]
 # **A bound that survives label shift.** Drop (A1) and keep the identity
@@ -291,15 +271,9 @@ shifted_summary
 # Under (A1) every point lies below the diagonal. Under label shift some points cross it.
 
 # %%
-scatter = theory.allowance_scatter(
-    {"P(Y|A) = P(Y)": sweep, "P(Y|A) differs": shifted}, n_per_sweep=N_SCATTER, seed=SEED
-)
-scatter_with_diagonal(
-    scatter, x="allowance", y="needed", color="population",
-    tooltip=["eps", "share_group", "allowance", "needed"],
-    x_title="TV allowance 2(1−π_a)ε", y_title="gap − |ΔAcc|",
-    title="Sharp bound: what the gap needs vs what TV allows",
-)
+scatter = theory.allowance_scatter({"P(Y|A) = P(Y)": sweep, "P(Y|A) differs": shifted},
+                                   n_per_sweep=N_SCATTER, seed=SEED)
+theory.allowance_chart(scatter)
 
 # %% [markdown]
 # ## K groups, checked
@@ -326,32 +300,30 @@ k_summary
 display(Markdown(theory.slope_factor_markdown(n_shares=11)))
 
 # %% [markdown]
-# **"P(Y) invariance is strong."** Agreed. The assumption the proof needs is $P(Y \mid A) = P(Y)$
-# *in the test population*, and the counterexample shows that the bound fails without it. The paper
-# asks instead for the same label marginal in the two fine-tuning sets, which the proof does not use.
-# The label-shift-robust form above has no assumption on the labels. It pays
-# $2(1-\pi_a)|P(Y{=}1\mid a) - P(Y{=}1\mid\bar a)|$, which is large whenever the groups' label rates differ.
+# **"P(Y) invariance is strong."** Agreed. The proof needs $P(Y \mid A) = P(Y)$ *in the test
+# population*, and the counterexample shows the bound fails without it (the paper's same label
+# marginal in the two fine-tuning sets is never used). The label-shift-robust form above assumes
+# nothing on the labels but pays $2(1-\pi_a)|P(Y{=}1\mid a) - P(Y{=}1\mid\bar a)|$, large whenever
+# the groups' label rates differ.
 #
 # **"Only last-layer retraining (LLRT) is covered."** True. The argument needs one representation
-# shared by both models and fixed across allocations. Any head on top is covered: linear or MLP,
-# however it is trained or selected. Under full fine-tuning the encoder changes with the allocation,
-# and the TV measured in the pre-trained latent space bounds nothing. One could apply the bound in
-# input space, since every model is a function of $X$. But there the groups are often almost perfectly
-# distinguishable (colour in coloured MNIST), so $\varepsilon \approx 1$ and the bound says nothing.
-# The full fine-tuning results have to stand on their own.
+# shared by both models and fixed across allocations; any head on top is covered, however trained
+# or selected. Under full fine-tuning the encoder changes with the allocation, and the TV in the
+# pre-trained latent space bounds nothing. In input space (every model is a function of $X$) the
+# groups are often almost perfectly distinguishable (colour in coloured MNIST): $\varepsilon \approx
+# 1$ and the bound says nothing. The full fine-tuning results have to stand on their own.
 #
 # **"Only two groups."** The K-group form above covers any number of groups: each group is compared
 # with the mixture of the others, at the cost of the other groups' share $1 - \pi_k$. It holds on
 # every K-group configuration we drew.
 #
 # **"TV estimation error is not quantified."** The paper's estimator averages 1-D TVs along the
-# leading principal components. Each 1-D TV is the TV of a projection, and a projection cannot
-# increase TV, so even with infinite data the estimator **understates** ε. Finite-sample histogram
-# bias pushes it the other way, which is why the Random attribute is far from 0. Plugging the
-# estimate into the bound therefore certifies nothing. The table compares, for each configuration,
-# the estimator's population limit with the exact ε. It also counts how often the gap exceeds the sharp
-# bound when that limit is used in place of ε. The [estimators chapter](02_estimators.ipynb) treats
-# finite-sample bias.
+# leading principal components. A projection cannot increase TV, so even with infinite data the
+# estimator **understates** ε; finite-sample histogram bias pushes it the other way (which is why
+# the Random attribute is far from 0). Plugging the estimate into the bound certifies nothing. The
+# table compares the estimator's population limit with the exact ε, and counts how often the gap
+# exceeds the sharp bound with that limit in place of ε. The [estimators chapter](02_estimators.ipynb)
+# treats finite-sample bias.
 
 # %%
 theory.estimator_limit_table(sweep)
@@ -359,11 +331,10 @@ theory.estimator_limit_table(sweep)
 # %% [markdown]
 # ## On real embeddings
 #
-# The authors check non-vacuousness on real embeddings with `2·TV + Δacc` per attribute, compared
-# with 1. The [coloured MNIST](03_coloured_mnist.ipynb) chapter reports that check from its allocation
-# sweeps, next to the sharp form $2(1-\pi_a)\varepsilon + |\Delta|$. There ε is an estimate, with
-# the caveats above. The bound is one-sided, so a high separation together with a flat accuracy
-# curve is consistent with it.
+# The authors check non-vacuousness on real embeddings with `2·TV + Δacc` < 1 per attribute. The
+# [coloured MNIST](03_coloured_mnist.ipynb) chapter reports that check next to the sharp form
+# $2(1-\pi_a)\varepsilon + |\Delta|$, with ε estimated (caveats above). The bound is one-sided: a
+# high separation with a flat accuracy curve is consistent with it.
 
 # %% [markdown]
 # ## Claims

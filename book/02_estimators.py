@@ -241,7 +241,8 @@ studies.scenario_table(scen)
 #   variance. A group difference along a low-variance direction is then simply not in the data the
 #   estimator sees, and every method reports chance. Without PCA the joint methods recover it,
 #   while the marginal ones see only a faint trace spread over all coordinates.
-#
+
+# %% [markdown] tags=["findings"]
 # ## Which number to trust
 #
 # - To **reproduce the paper**, use `method="histogram", edges="reference", bins=50,

@@ -208,3 +208,51 @@ def test_effects_by_option_says_when_a_variant_changed_nothing() -> None:
     assert words["head_start"] == "y: drops A g: -0.050 (per seed -0.060, -0.040)"
     assert words["separation_features"] == "f: TV A: -0.100 (per seed -0.100)"
     assert words["surrogate_variance"] == "total: surrogate A: -0.100 (per seed -0.100)"
+
+
+def test_a_calibration_run_writes_points_the_calibration_reads(tmp_path) -> None:
+    """The paper-sized twin's attributes become calibration points: transfer gap (x) and the mean
+    of the two groups' balanced-accuracy slopes (y), as chapter 03 writes its own."""
+    from latentsep.calibration import read_summaries
+    from latentsep.experiments import protocol
+    from latentsep.heads import HeadConfig
+    from latentsep.models import SimpleCNN
+    from latentsep.models.training import PretrainConfig
+    from latentsep.stats import allocation_slopes, attribute_sensitivity
+
+    data = _tiny_images(1_200)
+    rng = np.random.default_rng(1)
+    # a test split large enough for the paper's TV to be defined (bins on group 0's range)
+    cuts = np.cumsum([200, 60, 500, 300])
+    splits = dict(zip(("pretrain_train", "pretrain_val", "test", "pool", "val_pool"),
+                      np.split(rng.permutation(data.n), cuts), strict=True))
+    data = dataclasses.replace(data, splits=splits, attributes=data.attributes.assign(
+        Random=rng.integers(0, 2, data.n)))
+    settings = {"seeds": [0, 1], "config": PretrainConfig(max_epochs=2, num_threads=1),
+                "head": HeadConfig(max_epochs=3), "alphas": [0.0, 0.5, 1.0], "n_permutations": 5,
+                "cache_dir": tmp_path / "cache", "attributes": ("g", "Random"), "k_train": 40,
+                "k_val": 20}
+    plain = fidelity.scale_run(data, PAPER_TEXT, **settings)
+    run = fidelity.scale_run(data, PAPER_TEXT, calibration=True, **settings)
+    assert plain.points is None and set(run.drops["attribute"]) == {"g"}  # Random: points only
+    pd.testing.assert_frame_equal(plain.drops, run.drops)
+    with pytest.raises(ValueError, match="calibration=True"):
+        fidelity.write_calibration_points({"plain": plain}, tmp_path / "results")
+    path = fidelity.write_calibration_points({"plain": plain, "twin": run}, tmp_path / "results")
+    assert path.name == "08_scale_fidelity_summary.parquet"
+    points, sources = read_summaries(tmp_path / "results")
+    assert sorted(points["attribute"]) == ["Random", "g"] and set(points["dataset"]) == {"tiny"}
+    assert set(points["source"]) == {"08_scale_fidelity"} and sources[0]["rows"] == 2
+    # y is the sensitivity of the very sweeps the run made (read back from their cache)
+    runs = protocol.pretrained_embeddings(data, SimpleCNN, seeds=[0], cache_dir=tmp_path / "cache",
+                                          config=PAPER_TEXT.pretrain_config(settings["config"]),
+                                          progress=False)
+    sweeps = protocol.allocation_sweeps(
+        data, runs, attributes=["g", "Random"], alphas=settings["alphas"], k_train=40, k_val=20,
+        head=PAPER_TEXT.head_config(settings["head"]), store_dir=tmp_path / "cache" / "sweeps",
+        progress=False, sweep_seeds=[0, 1], **PAPER_TEXT.sweep_options())
+    slopes = allocation_slopes(sweeps, "balanced_accuracy", per_seed=True)
+    expected = attribute_sensitivity(slopes, "slope").set_index("attribute")["slope"]
+    np.testing.assert_allclose(points.set_index("attribute")["y"][["g", "Random"]],
+                               expected[["g", "Random"]])
+    assert np.all(np.abs(points["x"]) <= 1)

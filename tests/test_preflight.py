@@ -105,3 +105,34 @@ def test_a_full_run_with_a_wrong_root_stops_within_30_seconds(tmp_path: Path) ->
     assert "preflight found" in done.stderr
     assert "HAM10000_metadata.csv" in done.stderr and "no <image_id>.jpg" in done.stderr
     assert "executing" not in done.stdout
+
+
+def test_missing_fashion_mnist_is_named_with_its_files_and_remedy(tmp_path: Path, monkeypatch) -> None:
+    """Chapter 08's twin (and 07's foundation dataset) need Fashion-MNIST: the one message names
+    the missing IDX files and the remedy, beside every other problem."""
+    from latentsep.data import fashion
+
+    monkeypatch.setattr(fashion, "DEBIAN_FASHION_DIR", tmp_path / "no-debian-package")
+    chapters = {**FULL_04, "07_advisor": {"FOUNDATION_DATASETS": ["fashion_mnist"]},
+                "08_scale_fidelity": {"TWIN_TOTAL": 70000}}
+    assert pf.profile_needs(chapters).fashion == ["07_advisor", "08_scale_fidelity"]
+    assert pf.profile_needs(FULL_04).fashion == []
+    user = tmp_path / "data" / "fashion-mnist"
+    user.mkdir(parents=True)
+    (user / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    env = {k: v for k, v in GOOD.items() if k != "LATENTSEP_HAM10000"}
+    with pytest.raises(pf.PreflightFailed) as err:
+        pf.preflight(chapters, env, data_dir=tmp_path / "data")
+    message = str(err.value)
+    assert "2 problem(s)" in message and "LATENTSEP_HAM10000 is not set" in message
+    fashion_line = next(line for line in message.splitlines() if "Fashion-MNIST (used by" in line)
+    assert "07_advisor, 08_scale_fidelity" in fashion_line
+    for stem in ("train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert stem in fashion_line.split("Remedy")[0]
+    assert "train-images-idx3-ubyte[.gz]" not in fashion_line  # that one is there
+    assert "apt-get install dataset-fashion-mnist" in fashion_line
+    for name in ("train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (user / f"{name}.gz").write_bytes(b"")
+    notices = pf.preflight(chapters, {**env, "LATENTSEP_SKIP_DATASETS": "ham10000"},
+                           data_dir=tmp_path / "data")
+    assert "Fashion-MNIST: found (used by 07_advisor, 08_scale_fidelity)." in notices

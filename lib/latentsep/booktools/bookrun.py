@@ -249,7 +249,8 @@ def _before_heavy_work(project: Project, profile: str, stems: list[str]) -> None
 
     chapters = load_profile(project, profile)["chapters"]
     selected, rows = {s: chapters.get(s) or {} for s in stems}, {}
-    for notice in preflight(selected, rows=rows):
+    data_dir = project.root / os.environ.get("LATENTSEP_DATA_DIR", "data")
+    for notice in preflight(selected, rows=rows, data_dir=data_dir):
         print(f"[{profile}] preflight: {notice}", flush=True)
     if stems:
         reference = (load_profile(project, "rehearsal")["chapters"]

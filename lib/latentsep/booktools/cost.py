@@ -109,9 +109,10 @@ def chapter_units(stem: str, params: Mapping[str, Any],
         add("bootstrap draws", _n(p, "N_BOOT"), 1)
     elif stem.startswith("08"):  # four runs, one pinned encoder each; the twin at full size
         add("pre-training epochs", 3 * _n(p, "PRETRAIN_EPOCHS"), MNIST_PRETRAIN)
-        add("sweep heads", len(_n(p, "SEEDS", [])) * len(_n(p, "ALPHAS", [])) * 2 * 4,
+        # two attributes per run, and Random too on the twin that gives calibration points
+        add("sweep heads", len(_n(p, "SEEDS", [])) * len(_n(p, "ALPHAS", [])) * (2 * 4 + 1),
             MNIST_K * _n(p, "HEAD_EPOCHS"))
-        add("separation resamples", 4 * _n(p, "N_PERMUTATIONS"), 4000)
+        add("separation resamples", 5 * _n(p, "N_PERMUTATIONS"), 4000)
     elif stem.startswith("07"):
         sweep_seeds = len(_n(p, "SWEEP_SEEDS", []))
         add("images embedded (EfficientNet-Lite0)", len(_n(p, "FOUNDATION_DATASETS", []))

@@ -7,7 +7,9 @@ from the results of that very execution and nothing is typed by hand:
 - :func:`readable_notebook` hides the plumbing (imports, claim bookkeeping) behind a "show code"
   toggle, collapses the parameters, opens the chapter with a generated **What we found** box (one
   line per claim, with its verdict badge, linking to the section that holds the claim) and a
-  provenance line (profile, data source, commit, execution date, time taken);
+  provenance line (profile, data source, commit, execution date, time taken), and moves the cells
+  tagged ``findings`` (a chapter's findings that are not claims against the paper, computed at its
+  end) right under that box, code hidden: readers meet the findings before the code;
 - the status and landing pages, built from all chapters' claims, are in
   :mod:`latentsep.booktools.overview_pages`.
 
@@ -42,6 +44,7 @@ VERDICT_COLOURS = {
 # and numbers come from the results; missing ids are replaced by each chapter's first checked claim.
 # Tags that hide a cell's source behind a toggle, keeping its outputs on the page.
 PLUMBING_TAG = "hide-input"
+FINDINGS_TAG = "findings"  # cells shown right under the "What we found" box
 PARAMETER_TAGS = {"parameters", "injected-parameters"}
 # Manifest datasets and how a chapter's source names them.
 DATASET_MENTIONS = {
@@ -189,7 +192,8 @@ def execution_date(nb: Mapping) -> str:
     return datetime.fromisoformat(end).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def findings_box(claims: pd.DataFrame, anchors: Mapping[str, str], fallback: str) -> str:
+def findings_box(claims: pd.DataFrame, anchors: Mapping[str, str], fallback: str, *,
+                 own_findings: bool = False) -> str:
     """The "What we found" box: one line per claim, verdict badge first.
 
     Parameters
@@ -199,9 +203,12 @@ def findings_box(claims: pd.DataFrame, anchors: Mapping[str, str], fallback: str
     anchors : mapping
         ``claim id -> href`` of the section holding the claim; claims without one link to
         ``fallback`` (the chapter's group on the status page).
+    own_findings : bool
+        The chapter's own findings (cells tagged :data:`FINDINGS_TAG`) follow the box.
     """
     if claims.empty:
-        lines = ["<li>This chapter records no claim against the paper.</li>"]
+        lines = ["<li>This chapter records no claim against the paper"
+                 + ("; its own findings follow.</li>" if own_findings else ".</li>")]
         counts = ""
     else:
         lines = []
@@ -295,7 +302,8 @@ def relink(text: str) -> str:
 
 def readable_notebook(nb: dict, claims: pd.DataFrame, slug: str, provenance: Provenance) -> dict:
     """Hide plumbing, collapse parameters, point chapter links at the staged pages and open the
-    chapter with its findings and provenance.
+    chapter with its findings and provenance, followed by the cells tagged :data:`FINDINGS_TAG`
+    (in their order; their code hidden).
 
     Modifies and returns ``nb`` (an nbformat-4 dict).
     """
@@ -320,21 +328,27 @@ def readable_notebook(nb: dict, claims: pd.DataFrame, slug: str, provenance: Pro
                                    "claim"]) if not claims.empty else set()
     nb.setdefault("metadata", {})["latentsep_claim_anchors"] = {
         claim: (why if why and claim in open_verdicts else href) for claim, href in anchors.items()}
-    box = findings_box(claims, anchors, f"status.html#status-{slug}")
+    findings = [c for c in nb["cells"] if FINDINGS_TAG in c.get("metadata", {}).get("tags", [])]
+    box = findings_box(claims, anchors, f"status.html#status-{slug}", own_findings=bool(findings))
     opening = {"cell_type": "markdown", "metadata": {"tags": ["latentsep-findings"]},
                "source": box + "\n\n" + provenance.html()}
+    nb["cells"] = [c for c in nb["cells"] if not any(c is f for f in findings)]
+    for cell in findings:
+        if cell["cell_type"] == "code":
+            _add_tag(cell, PLUMBING_TAG)
+    opening = [opening, *findings]
     first = next((k for k, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown"), None)
     if first is None:
-        nb["cells"].insert(0, opening)
+        nb["cells"][0:0] = opening
         return nb
     # The box goes right under the chapter's title: split the first markdown cell after it.
     lines = _source(nb["cells"][first]).split("\n")
     title_end = next((k + 1 for k, line in enumerate(lines) if line.startswith("# ")), 0)
     nb["cells"][first]["source"] = "\n".join(lines[:title_end])
     rest = {"cell_type": "markdown", "metadata": {}, "source": "\n".join(lines[title_end:])}
-    nb["cells"][first + 1:first + 1] = [opening, *([rest] if "".join(lines[title_end:]).strip() else [])]
-    if not title_end:  # no title: the box opens the page
-        nb["cells"][first], nb["cells"][first + 1] = nb["cells"][first + 1], nb["cells"][first]
+    nb["cells"][first + 1:first + 1] = [*opening, *([rest] if "".join(lines[title_end:]).strip() else [])]
+    if not title_end:  # no title: the box (and the findings) open the page
+        nb["cells"][first:first + len(opening) + 1] = [*opening, nb["cells"][first]]
     return nb
 
 

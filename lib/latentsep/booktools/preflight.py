@@ -5,8 +5,10 @@ the worst way to learn it. :func:`preflight` reads what the profile's parameters
 (:func:`profile_needs`), checks every user-supplied dataset root with its adapter's own checks
 (``layout_problems`` of :mod:`latentsep.data.mimic`, ``.ham10000``, ``.civilcomments`` — every
 missing file, folder and column at once — then the adapter itself, which also finds e.g. a
-release without images) and every encoder's weights (:func:`latentsep.encoders.missing_weights`,
-no download), and raises one :class:`PreflightFailed` listing everything that is missing.
+release without images), every encoder's weights (:func:`latentsep.encoders.missing_weights`,
+no download) and, when a chapter loads it, Fashion-MNIST's four IDX files (where
+:func:`latentsep.data.fashion.find_fashion_mnist` looks), and raises one :class:`PreflightFailed`
+listing everything that is missing.
 
 A dataset whose root is unset stops the run too (its chapter would silently skip it), unless it is
 named in ``LATENTSEP_SKIP_DATASETS`` (comma-separated keys, e.g. ``ham10000,civilcomments``).
@@ -18,9 +20,10 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from latentsep.data import civilcomments, ham10000, mimic
+from latentsep.data import civilcomments, fashion, ham10000, mimic
 from latentsep.encoders import missing_weights
 from latentsep.experiments.user_datasets import REAL_DATASETS, load_real_dataset
 
@@ -49,6 +52,9 @@ class Needs:
         The profile allows random weights for missing encoders (``weights: random-if-missing``).
     foundation : bool
         Some chapter embeds images with :data:`FOUNDATION_ENCODER`.
+    fashion : list of str
+        Chapters that load Fashion-MNIST (08's twin always; 04 and 07 when a foundation dataset
+        is ``fashion_mnist``).
     """
 
     encoders: dict[str, str] = field(default_factory=dict)
@@ -56,6 +62,7 @@ class Needs:
     adapter: dict[str, dict[str, Any]] = field(default_factory=dict)
     random_weights: bool = False
     foundation: bool = False
+    fashion: list[str] = field(default_factory=list)
 
 
 def profile_needs(chapters: Mapping[str, Mapping[str, Any]]) -> Needs:
@@ -63,6 +70,8 @@ def profile_needs(chapters: Mapping[str, Mapping[str, Any]]) -> Needs:
 
     Chapter 04 runs ``REAL["encoders"]`` when ``RUN_REAL_DATASETS`` is true; chapter 07 runs
     ``REAL_DATASETS`` with the paper's encoders (``REAL_WEIGHTS`` as 04's ``REAL["weights"]``).
+    Chapter 08 always loads Fashion-MNIST; 04 and 07 do when a foundation dataset is
+    ``fashion_mnist``.
     """
     needs = Needs()
     real04 = chapters.get("04_real_datasets", {})
@@ -80,7 +89,30 @@ def profile_needs(chapters: Mapping[str, Mapping[str, Any]]) -> Needs:
         needs.adapter.setdefault(key, dict((advisor.get("REAL_ADAPTER") or {}).get(key, {})))
     needs.random_weights |= advisor.get("REAL_WEIGHTS") == "random-if-missing"
     needs.foundation = bool(real04.get("FOUNDATION") or advisor.get("FOUNDATION_DATASETS"))
+    uses_fashion = {
+        "04_real_datasets": (real04.get("FOUNDATION") or {}).get("dataset") == "fashion_mnist",
+        "07_advisor": "fashion_mnist" in (advisor.get("FOUNDATION_DATASETS") or []),
+        "08_scale_fidelity": "08_scale_fidelity" in chapters,
+    }
+    needs.fashion = [stem for stem, uses in uses_fashion.items() if uses]
     return needs
+
+
+def fashion_problems(data_dir: str | Path, chapters: list[str]) -> list[str]:
+    """Fashion-MNIST for ``chapters``: empty when some folder the loader searches holds its four
+    IDX files, else one problem naming the files missing from ``<data_dir>/fashion-mnist/``, the
+    folders searched and the remedy."""
+    try:
+        fashion.find_fashion_mnist(data_dir)
+    except FileNotFoundError:
+        candidates = fashion.fashion_mnist_candidates(data_dir)
+        missing = [f"{stem}[.gz]" for (split, kind), stem in fashion.IDX_STEMS.items()
+                   if fashion.idx_path(candidates[0][0], split, kind) is None]
+        return [f"Fashion-MNIST (used by {', '.join(chapters)}): {candidates[0][0]} lacks "
+                f"{', '.join(missing)}, and no other folder searched holds all four IDX files "
+                f"({', '.join(str(root) for root, _ in candidates[1:])}). Remedy: "
+                + fashion.FASHION_INSTALL_HINT]
+    return []
 
 
 def _layout_problems(key: str, root: str, env: Mapping[str, str]) -> list[str]:
@@ -119,7 +151,7 @@ def dataset_problems(key: str, environ: Mapping[str, str] | None = None,
 
 def preflight(
     chapters: Mapping[str, Mapping[str, Any]], environ: Mapping[str, str] | None = None,
-    rows: dict[str, int] | None = None,
+    rows: dict[str, int] | None = None, data_dir: str | Path = "data",
 ) -> list[str]:
     """Check a profile's datasets and encoders; return notices, raise when something is missing.
 
@@ -131,6 +163,8 @@ def preflight(
         Default ``os.environ``.
     rows : dict, optional
         Filled with the number of rows of every dataset that loaded (for the cost estimate).
+    data_dir : str or Path
+        The chapters' ``DATA_DIR`` (where Fashion-MNIST is looked for first).
 
     Returns
     -------
@@ -159,6 +193,11 @@ def preflight(
         if not found:
             notices.append(f"{REAL_DATASETS[key].title}: {REAL_DATASETS[key].env} checked "
                            f"(used by {', '.join(needs.chapters[key])}).")
+    if needs.fashion:
+        found = fashion_problems(data_dir, needs.fashion)
+        problems += found
+        if not found:
+            notices.append(f"Fashion-MNIST: found (used by {', '.join(needs.fashion)}).")
     encoders = sorted({e for k, e in needs.encoders.items() if k not in skipped}
                       | ({FOUNDATION_ENCODER} if needs.foundation else set()))
     for name in encoders:

@@ -28,7 +28,7 @@ from latentsep.formatting import interval_column
 from latentsep.heads import HeadConfig
 from latentsep.models import SimpleCNN
 from latentsep.models.training import PretrainConfig
-from latentsep.separation import PAPER_ESTIMATOR, POOLED_HISTOGRAM
+from latentsep.separation import PAPER_ESTIMATOR
 from latentsep.stats import full_minus_zero, summarise_seeds
 
 # Attribute pairs whose separation the ordering claims compare (first minus second).
@@ -193,9 +193,7 @@ def write_calibration_points(sep: pd.DataFrame, sweeps: pd.DataFrame, transfer: 
     Path
         ``<results_dir>/tables/03_coloured_mnist_summary.parquet``.
     """
-    table = (protocol.summarise(sep, sweeps, estimator=POOLED_HISTOGRAM, transfer=transfer)
-             .assign(dataset="coloured_mnist", estimator=POOLED_HISTOGRAM,
-                     metric="balanced_accuracy"))
+    table = protocol.calibration_points(sep, sweeps, transfer, "coloured_mnist")
     return atomic_write_parquet(Path(results_dir) / "tables" / "03_coloured_mnist_summary.parquet",
                                 table)
 

@@ -9,9 +9,11 @@
   attain the sharp bound.
 - :mod:`latentsep.theory.claims` -- what the paper states (:data:`PAPER`), chapter 01's rules and
   :func:`check_claims`.
-- :mod:`latentsep.theory.findings` -- chapter 01's findings written out as markdown.
+- :mod:`latentsep.theory.findings` -- chapter 01's findings written out as markdown, and
+  :mod:`latentsep.theory.charts` its two charts.
 """
 
+from latentsep.theory.charts import allowance_chart, usage_chart
 from latentsep.theory.claims import (
     ATTAINED_TOL,
     PAPER,
@@ -74,6 +76,7 @@ __all__ = [
     "LinearHead",
     "SweepSizes",
     "allocation_counts",
+    "allowance_chart",
     "allowance_scatter",
     "allowance_used",
     "attaining_example",
@@ -102,6 +105,7 @@ __all__ = [
     "sweep_markdown",
     "tv_to_rest",
     "usage_bands",
+    "usage_chart",
     "violation_summary",
     "violation_upper_bound",
 ]

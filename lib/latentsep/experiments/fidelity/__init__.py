@@ -7,7 +7,8 @@
   :func:`surrogate_effects`, :func:`differences_table`);
 - :mod:`.scale` -- the paper's pre-training size on the offline digits and the coloured
   Fashion-MNIST twin at full and scaled sizes (:func:`paper_pretraining_split`,
-  :func:`fashion_twin`, :func:`scale_run`, :func:`scale_summary`).
+  :func:`fashion_twin`, :func:`scale_run`, :func:`scale_summary`,
+  :func:`write_calibration_points`).
 """
 
 from latentsep.experiments.fidelity.effects import (
@@ -42,6 +43,7 @@ from latentsep.experiments.fidelity.scale import (
     scale_summary,
     sizes_table,
     twin_sizes,
+    write_calibration_points,
 )
 
 __all__ = [
@@ -72,4 +74,5 @@ __all__ = [
     "tag_claims",
     "twin_sizes",
     "variant_drops",
+    "write_calibration_points",
 ]

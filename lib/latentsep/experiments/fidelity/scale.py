@@ -12,6 +12,9 @@
 
 :func:`scale_run` runs the paper's protocol on any of them (encoders, the paper's TV estimator on
 the test split, pinned-encoder sweeps) and :func:`scale_summary` tabulates the runs side by side.
+A run with ``calibration=True`` (the paper-sized twin in chapter 08) also measures what the
+advisor's calibration reads, and :func:`write_calibration_points` writes it as chapter 08's
+summary table.
 Encoders and sweep units are cached by the hash of their full configuration
 (:func:`~latentsep.experiments.protocol.pretrained_embeddings`, :func:`~latentsep.sweep.run_sweep`).
 """
@@ -28,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from latentsep import plotting
+from latentsep.calibration import SEPARATION_SETTINGS
 from latentsep.checks import check_positive_int
 from latentsep.data.coloured import make_coloured_mnist
 from latentsep.data.fashion import FashionMnistData
@@ -35,6 +39,7 @@ from latentsep.data.mnist import NPM_SOURCE, PAPER_K, PAPER_PARTS, paper_splits
 from latentsep.experiments import protocol as proto
 from latentsep.experiments.coloured_mnist import labelled
 from latentsep.experiments.protocol import Protocol, ProtocolData
+from latentsep.fileio import atomic_write_parquet
 from latentsep.heads import HeadConfig
 from latentsep.models import SimpleCNN
 from latentsep.models.training import PretrainConfig
@@ -43,6 +48,7 @@ from latentsep.stats import full_minus_zero
 
 OFFLINE_DIGITS = 10_000  # rows of the offline MNIST the scaled twin mirrors
 TWIN_ATTRIBUTES = ("digit_group", "colour", "Random")  # chapter 03's names; digit = class here
+CHAPTER = "08_scale_fidelity"  # names the summary table the advisor's calibration reads
 
 
 def twin_sizes(n_total: int) -> dict[str, int]:
@@ -152,17 +158,20 @@ def run_label(data: ProtocolData) -> str:
 
 @dataclass(frozen=True)
 class ScaleResult:
-    """One :func:`scale_run`: per-encoder TVs, per-sweep-seed drops and the sizes that ran."""
+    """One :func:`scale_run`: per-encoder TVs, per-sweep-seed drops and the sizes that ran, and
+    the run's calibration points (``None`` unless it ran with ``calibration=True``)."""
 
     tv: pd.DataFrame
     drops: pd.DataFrame
     sizes: dict[str, int]
+    points: pd.DataFrame | None = None
 
 
 def scale_run(data: ProtocolData, protocol: Protocol, *, seeds: Sequence[int], config: PretrainConfig,
               head: HeadConfig, alphas: Sequence[float], n_permutations: int,
               cache_dir: str | os.PathLike, attributes: Sequence[str] = TWIN_ATTRIBUTES,
-              k_train: int | None = None, k_val: int | None = None) -> ScaleResult:
+              k_train: int | None = None, k_val: int | None = None,
+              calibration: bool = False) -> ScaleResult:
     """The paper's protocol on ``data``: encoders, the paper's TV on the test split, drops.
 
     Parameters
@@ -175,13 +184,20 @@ def scale_run(data: ProtocolData, protocol: Protocol, *, seeds: Sequence[int], c
         Wanted sizes, default the paper's share of the pool and validation pool (23,840 / 48,000
         and 5,950 / 12,000: :func:`paper_k`); capped by
         :func:`~latentsep.experiments.protocol.feasible_k`.
+    calibration : bool
+        Also sweep the Random attribute (chapter 03 calibrates on it too: the null point) and
+        measure every attribute as the advisor's calibration reads it
+        (:func:`~latentsep.experiments.protocol.calibration_points`: transfer gap, our
+        pooled-histogram separation on the test split, balanced-accuracy sensitivity), with
+        ``data.name`` as the dataset.
 
     Returns
     -------
     ScaleResult
         ``tv``: ``seed, attribute, value, null_mean`` (the paper's estimator); ``drops``:
         per-seed :func:`~latentsep.stats.full_minus_zero` rows (balanced accuracy); ``sizes``:
-        split sizes, used K and the mean pre-trained test balanced accuracy (× 1000, rounded).
+        split sizes, used K and the mean pre-trained test balanced accuracy (× 1000, rounded);
+        ``points``: the calibration rows, or ``None``.
     """
     seeds = list(seeds)
     encoder_seeds = seeds if protocol.encoder == "per_seed" else seeds[:1]
@@ -197,15 +213,44 @@ def scale_run(data: ProtocolData, protocol: Protocol, *, seeds: Sequence[int], c
                              split="val_pool")
     pinned = {"sweep_seeds": seeds} if protocol.encoder == "pinned" else {}
     sweeps = proto.allocation_sweeps(
-        data, runs, attributes=[a for a in attributes if a != "Random"], alphas=alphas,
+        data, runs, attributes=[a for a in attributes if a != "Random" or calibration], alphas=alphas,
         k_train=k_train, k_val=k_val, head=protocol.head_config(head),
         store_dir=Path(cache_dir) / "sweeps", progress=False, **protocol.sweep_options(), **pinned)
     sizes = {name: len(data.splits[name]) for name in PAPER_PARTS}
     sizes |= {"k_train": k_train, "k_val": k_val, "pretrained_test_bacc_x1000": round(
         1000 * float(np.mean([r.test_balanced_accuracy for r in runs.values()])))}
     tv = sep[sep["estimator"] == PAPER_ESTIMATOR][["seed", "attribute", "value", "null_mean"]]
-    return ScaleResult(tv.reset_index(drop=True),
-                       full_minus_zero(sweeps, "balanced_accuracy", per_seed=True), sizes)
+    points = None
+    if calibration:
+        ours = proto.separation_by_seed(
+            data, runs, edges=SEPARATION_SETTINGS["edges"], bins=SEPARATION_SETTINGS["bins"],
+            pca_variance=SEPARATION_SETTINGS["pca_variance"], n_permutations=n_permutations,
+            n_bootstrap=0, attributes=list(attributes))
+        transfer = proto.transfer_by_seed(data, runs, attributes=list(attributes))
+        points = proto.calibration_points(ours, sweeps, transfer, data.name)
+    drops = full_minus_zero(sweeps[sweeps["attribute"] != "Random"], "balanced_accuracy",
+                            per_seed=True)  # the Random sweep serves the calibration only
+    return ScaleResult(tv.reset_index(drop=True), drops, sizes, points)
+
+
+def write_calibration_points(results: Mapping[str, ScaleResult],
+                             results_dir: str | os.PathLike) -> Path:
+    """Write the runs' calibration points as ``<results_dir>/tables/08_scale_fidelity_summary.parquet``.
+
+    The advisor's calibration (``latentsep calibrate``, :mod:`latentsep.calibration`) reads every
+    chapter's summary table; here only runs made with ``calibration=True`` contribute.
+
+    Raises
+    ------
+    ValueError
+        No run carries calibration points.
+    """
+    tables = [result.points for result in results.values() if result.points is not None]
+    if not tables:
+        raise ValueError(f"none of the runs {list(results)} has calibration points; run the "
+                         "paper-sized twin with scale_run(..., calibration=True).")
+    return atomic_write_parquet(Path(results_dir) / "tables" / f"{CHAPTER}_summary.parquet",
+                                pd.concat(tables, ignore_index=True))
 
 
 def _spread(values: pd.Series) -> dict[str, float | int | str]:

@@ -238,6 +238,20 @@ def protocol_summaries(
     return pd.concat(frames, ignore_index=True)
 
 
+def calibration_points(sep: pd.DataFrame, sweeps: pd.DataFrame, transfer: pd.DataFrame,
+                       dataset: str) -> pd.DataFrame:
+    """One dataset's rows of a chapter summary table, the advisor's calibration points.
+
+    :func:`summarise` with the pooled-histogram separation and balanced-accuracy slopes, tagged
+    with ``dataset``, ``estimator`` and ``metric``: the format
+    :func:`latentsep.calibration.read_summaries` reads from
+    ``<results>/tables/<chapter>_summary.parquet`` (``transfer_gap`` is its x, ``sensitivity`` its
+    y; one row per attribute that was swept).
+    """
+    return (summarise(sep, sweeps, "balanced_accuracy", estimator=POOLED_HISTOGRAM, transfer=transfer)
+            .assign(dataset=dataset, estimator=POOLED_HISTOGRAM, metric="balanced_accuracy"))
+
+
 def correlation_table(
     summaries: pd.DataFrame,
     *,
