@@ -36,3 +36,21 @@ def data() -> ProtocolData:
     """Coloured 8×8 digits through the paper's split logic (seed 0)."""
     return coloured_mnist_protocol(digits_mnist(), seed=0)
 
+
+
+#: Background runs started at collection, killed if still running when the session ends.
+_BACKGROUND: list = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the kill-and-resume rehearsal of ``test_rehearsal.py`` (about 90 s of subprocesses)
+    as soon as its test is selected: on two cores it then overlaps the tests before it."""
+    for item in items:
+        if item.name == "test_real_branch_rehearsal_survives_sigkill_in_its_sweeps":
+            _BACKGROUND.append(item.module.start_kill_and_resume())
+
+
+def pytest_sessionfinish() -> None:
+    """A background run still going when the session ends early is killed, not left behind."""
+    for run in _BACKGROUND:
+        run.stop()

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -85,11 +84,10 @@ def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR,
 
 def _run_lanes(root: Path, stems: list[str], rest: list[str]) -> int:
     """``bookrun execute`` of :data:`SECOND_LANE` and of the other chapters, side by side."""
+    from latentsep.booktools.bookrun import execute_lanes
+
     lanes = [[s for s in stems if s not in SECOND_LANE], [s for s in stems if s in SECOND_LANE]]
-    runs = [subprocess.Popen([sys.executable, "-m", "latentsep.booktools.bookrun", "execute",
-                              "--profile", PROFILE, "--root", str(root), "--only", *lane, *rest])
-            for lane in lanes if lane]
-    return max(run.wait() for run in runs)
+    return execute_lanes(root, PROFILE, lanes, rest)
 
 
 def main(argv: list[str] | None = None) -> int:
