@@ -43,8 +43,11 @@ _BACKGROUND: list = []
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the kill-and-resume rehearsal of ``test_rehearsal.py`` (about 90 s of subprocesses)
-    as soon as its test is selected: on two cores it then overlaps the tests before it."""
+    """Unit tests first, the end-to-end ``smoke`` tests last; and the kill-and-resume rehearsal of
+    ``test_rehearsal.py`` (about 90 s of subprocesses), when selected, starts now in the
+    background. The unit tests take one core, the rehearsal the other; the smoke chapters then
+    run in two lanes on both."""
+    items.sort(key=lambda item: item.get_closest_marker("smoke") is not None)  # stable
     for item in items:
         if item.name == "test_real_branch_rehearsal_survives_sigkill_in_its_sweeps":
             _BACKGROUND.append(item.module.start_kill_and_resume())

@@ -2,7 +2,7 @@
 with SIGKILL inside its sweeps and re-run: the run completes and no finished unit is recomputed.
 
 The project is linked into a temporary folder so that the cache starts empty, as on a clean clone.
-The rehearsal runs in the background from collection on (``conftest.py``), beside the other tests.
+The rehearsal runs in the background from collection on (``conftest.py``), beside the unit tests.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class KillAndResume(threading.Thread):
     project, killed with SIGKILL inside its real-dataset sweeps, then run again to the end.
 
     It is two subprocesses, about 90 s of one core: ``conftest.py`` starts it when the test is
-    collected, so that it overlaps the tests before it on the second core; the test waits for it.
+    collected, so that it overlaps the unit tests on the second core; the test waits for it.
     The environment is the one at the start, before any test has changed ``os.environ``.
     """
 
