@@ -42,6 +42,7 @@ def data() -> ProtocolData:
 _BACKGROUND: list = []
 
 
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection: only a selected test starts work
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Unit tests first, the end-to-end ``smoke`` tests last; and the kill-and-resume rehearsal of
     ``test_rehearsal.py`` (about 90 s of subprocesses), when selected, starts now in the

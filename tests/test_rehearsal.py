@@ -50,13 +50,18 @@ class KillAndResume(threading.Thread):
         self.second_status: int | None = None
         self.error: BaseException | None = None
         self._running: subprocess.Popen | None = None
+        self._stopped, self._lock = False, threading.Lock()
 
     def _rehearse(self) -> subprocess.Popen:
-        self._running = subprocess.Popen(
-            [sys.executable, "-m", "latentsep.booktools.rehearse", "--small", "--only", CHAPTER,
-             "--root", str(self.root)], env=self.env, cwd=self.root, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        return self._running
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the test session ended before the rehearsal could run")
+            self._running = subprocess.Popen(
+                [sys.executable, "-m", "latentsep.booktools.rehearse", "--small", "--only",
+                 CHAPTER, "--root", str(self.root)], env=self.env, cwd=self.root,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                start_new_session=True)
+            return self._running
 
     def run(self) -> None:
         try:
@@ -88,9 +93,13 @@ class KillAndResume(threading.Thread):
         self.second_status = second.returncode
 
     def stop(self) -> None:
-        """Kill a run still in progress (the session ended early)."""
-        if self._running is not None and self._running.poll() is None:
-            os.killpg(self._running.pid, signal.SIGKILL)
+        """Kill a run still in progress (the session ended early) and remove its folder."""
+        with self._lock:
+            self._stopped = True
+            if self._running is not None and self._running.poll() is None:
+                os.killpg(self._running.pid, signal.SIGKILL)
+                self._running.wait()
+                shutil.rmtree(self.root, ignore_errors=True)
 
 
 #: The one run of this session (started by :func:`start_kill_and_resume`).
