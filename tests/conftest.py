@@ -36,3 +36,25 @@ def data() -> ProtocolData:
     """Coloured 8×8 digits through the paper's split logic (seed 0)."""
     return coloured_mnist_protocol(digits_mnist(), seed=0)
 
+
+
+#: Background runs started at collection, killed if still running when the session ends.
+_BACKGROUND: list = []
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection: only a selected test starts work
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Unit tests first, the end-to-end ``smoke`` tests last; and the kill-and-resume rehearsal of
+    ``test_rehearsal.py`` (about 90 s of subprocesses), when selected, starts now in the
+    background. The unit tests take one core, the rehearsal the other; the smoke chapters then
+    run in two lanes on both."""
+    items.sort(key=lambda item: item.get_closest_marker("smoke") is not None)  # stable
+    for item in items:
+        if item.name == "test_real_branch_rehearsal_survives_sigkill_in_its_sweeps":
+            _BACKGROUND.append(item.module.start_kill_and_resume())
+
+
+def pytest_sessionfinish() -> None:
+    """A background run still going when the session ends early is killed, not left behind."""
+    for run in _BACKGROUND:
+        run.stop()

@@ -235,6 +235,19 @@ def execute(
     return ran
 
 
+def execute_lanes(root: Path, profile: str, lanes: list[list[str]], rest: list[str] = ()) -> int:
+    """:func:`execute` of each lane of chapter stems in its own process, the lanes side by side.
+
+    Chapters pin torch to one thread, so one lane per core keeps both cores of a 2-core machine
+    busy. Lanes share ``cache/`` (atomic, deterministic writes) and ``timings.json`` (locked).
+    ``rest`` is passed on to ``bookrun execute`` (``--force``). Returns the worst exit status.
+    """
+    runs = [subprocess.Popen([sys.executable, "-m", "latentsep.booktools.bookrun", "execute",
+                              "--profile", profile, "--root", str(root), "--only", *lane, *rest])
+            for lane in lanes if lane]
+    return max(run.wait() for run in runs)
+
+
 def _is_current(out_dir: Path, stem: str, stamps: dict[str, str]) -> bool:
     stamp_file = out_dir / f"{stem}.stamp"
     return ((out_dir / f"{stem}.ipynb").is_file() and stamp_file.is_file()
