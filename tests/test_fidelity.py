@@ -117,6 +117,30 @@ def test_paper_pretraining_split_redeals_every_non_test_row() -> None:
         fidelity.paper_pretraining_split(data, n_train=9000, n_val=1000)
 
 
+def _digits(sizes: dict[str, int]) -> ProtocolData:
+    n = sum(sizes.values())
+    parts = np.split(np.random.default_rng(2).permutation(n), np.cumsum(list(sizes.values()))[:-1])
+    return ProtocolData("coloured_mnist", np.zeros((n, 2), np.float32), np.arange(n) % 2,
+                        pd.DataFrame({"a": np.arange(n) // 2 % 2}),
+                        {name: np.sort(p) for name, p in zip(sizes, parts, strict=True)}, "s")
+
+
+def test_scale_plan_runs_paper_sized_digits_once() -> None:
+    fashion = _fashion(6_000, 1_000)
+    offline = fidelity.scale_plan(_digits({p: fidelity.twin_sizes(10_000)[p] for p in PAPER_PARTS}), fashion,
+                                  scaled_total=1_400, twin_total=7_000)
+    assert len(offline.datasets) == 4 and len(offline.pairs) == 2
+    assert offline.pairs[0][0].startswith("MNIST · 714 pre-training")
+    assert offline.pairs[1] == ("Fashion · 100 pre-training · pool 960",
+                                "Fashion · 500 pre-training · pool 4,800")
+    full = fidelity.scale_plan(_digits(dict(PAPER_PARTS)), fashion, scaled_total=1_400,
+                               twin_total=7_000)
+    assert list(full.datasets) == ["MNIST · 5,000 pre-training · pool 48,000", *offline.pairs[1]]
+    assert full.pairs == [offline.pairs[1]] and full.calibration_run == offline.pairs[1][1]
+    no_pairs = dataclasses.replace(full, pairs=[])
+    assert fidelity.scale_findings(pd.DataFrame(), no_pairs).count("already at the paper's") == 3
+
+
 def test_tagged_claims_keep_the_originals_and_carry_the_protocol() -> None:
     claims = check_claims(golden())
     tagged = fidelity.tag_claims(claims, AUTHORS_CODE)

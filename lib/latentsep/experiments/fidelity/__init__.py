@@ -7,7 +7,7 @@
   :func:`surrogate_effects`, :func:`differences_table`);
 - :mod:`.scale` -- the paper's pre-training size on the offline digits and the coloured
   Fashion-MNIST twin at full and scaled sizes (:func:`paper_pretraining_split`,
-  :func:`fashion_twin`, :func:`scale_run`, :func:`scale_summary`,
+  :func:`fashion_twin`, :func:`scale_plan`, :func:`scale_run`, :func:`scale_summary`,
   :func:`write_calibration_points`).
 """
 
@@ -32,6 +32,7 @@ from latentsep.experiments.fidelity.mnist_protocols import (
     tag_claims,
 )
 from latentsep.experiments.fidelity.scale import (
+    ScalePlan,
     ScaleResult,
     fashion_twin,
     paper_k,
@@ -39,6 +40,7 @@ from latentsep.experiments.fidelity.scale import (
     run_label,
     scale_chart,
     scale_findings,
+    scale_plan,
     scale_run,
     scale_summary,
     sizes_table,
@@ -48,6 +50,7 @@ from latentsep.experiments.fidelity.scale import (
 
 __all__ = [
     "SWEEP_OPTIONS",
+    "ScalePlan",
     "ScaleResult",
     "comparison_by_protocol",
     "differences_markdown",
@@ -67,6 +70,7 @@ __all__ = [
     "run_label",
     "scale_chart",
     "scale_findings",
+    "scale_plan",
     "scale_run",
     "scale_summary",
     "sizes_table",

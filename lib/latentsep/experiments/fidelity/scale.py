@@ -157,6 +157,46 @@ def run_label(data: ProtocolData) -> str:
 
 
 @dataclass(frozen=True)
+class ScalePlan:
+    """The runs chapter 08 makes and what its findings compare.
+
+    Attributes
+    ----------
+    datasets : dict of str to ProtocolData
+        Run label (:func:`run_label`) → data, in the order they run.
+    pairs : list of (str, str)
+        (smaller, paper-sized) run labels that :func:`scale_findings` compares.
+    calibration_run : str
+        The paper-sized twin, whose attributes become calibration points.
+    """
+
+    datasets: dict[str, ProtocolData]
+    pairs: list[tuple[str, str]]
+    calibration_run: str
+
+
+def scale_plan(digits: ProtocolData, fashion: FashionMnistData, *, scaled_total: int = OFFLINE_DIGITS,
+               twin_total: int = 70_000, seed: int = 0) -> ScalePlan:
+    """The digits as chapter 03 runs them beside the paper's pre-training size, and the twin
+    scaled to ``scaled_total`` images beside ``twin_total``.
+
+    A pair whose two runs have the same sizes collapses to one run with nothing to compare: full
+    MNIST already has the paper's pre-training size, so there the digits run once.
+    """
+    twins = [fashion_twin(fashion, n_total=n, seed=seed) for n in (scaled_total, twin_total)]
+    datasets: dict[str, ProtocolData] = {}
+    pairs = []
+    for small, large in [(digits, paper_pretraining_split(digits, seed=seed)), twins]:
+        labels = run_label(small), run_label(large)
+        if labels[0] == labels[1]:
+            datasets[labels[0]] = small
+            continue
+        datasets.update(zip(labels, (small, large), strict=True))
+        pairs.append(labels)
+    return ScalePlan(datasets, pairs, run_label(twins[-1]))
+
+
+@dataclass(frozen=True)
 class ScaleResult:
     """One :func:`scale_run`: per-encoder TVs, per-sweep-seed drops and the sizes that ran, and
     the run's calibration points (``None`` unless it ran with ``calibration=True``)."""
@@ -304,22 +344,26 @@ def _ordering(summary: pd.DataFrame, run: str) -> str:
                       ["attribute_label"])
 
 
-def scale_findings(summary: pd.DataFrame, pairs: Sequence[tuple[str, str]]) -> str:
-    """Markdown: what each pair of runs (smaller, paper-sized) changes in the magnitudes.
+def scale_findings(summary: pd.DataFrame, plan: ScalePlan) -> str:
+    """Markdown: what each of ``plan``'s pairs of runs (smaller, paper-sized) changes in the
+    magnitudes.
 
     For each pair: each digit (class) group's drop when absent, the Random attribute's TV (the
     estimator's baseline), the digit group's TV as a multiple of Random's, and the TV ordering,
-    each as smaller → paper-sized with the per-seed values.
+    each as smaller → paper-sized with the per-seed values. A run in no pair (already at the
+    paper's sizes) is listed as such.
 
     Parameters
     ----------
     summary : pd.DataFrame
-        From :func:`scale_summary`.
-    pairs : sequence of (str, str)
-        Run names (the smaller protocol first).
+        From :func:`scale_summary` of ``plan``'s runs.
+    plan : ScalePlan
+        From :func:`scale_plan`.
     """
-    lines = []
-    for small, large in pairs:
+    paired = {run for pair in plan.pairs for run in pair}
+    lines = [f"- **{run}**: already at the paper's sizes; no smaller run to compare."
+             for run in plan.datasets if run not in paired]
+    for small, large in plan.pairs:
         parts = []
         for group in (1, 0):
             a, b = (_cell(summary, r, "drop", "digit_group", group) for r in (small, large))
