@@ -162,6 +162,35 @@ def interval_problems(
     return problems
 
 
+def table_interval_problems(table: pd.DataFrame, label: str = "table") -> list[str]:
+    """The rows of a displayed summary over seeds whose interval is a Student-t on fewer than
+    :data:`MIN_T_DF` degrees of freedom (an empty list when there are none).
+
+    A row with finite ``ci_low``/``ci_high`` and ``n_seeds − 1 < MIN_T_DF`` is such a t-interval
+    unless the table's ``interval`` column says what else it rests on (e.g. a bootstrap of the
+    test rows, :mod:`latentsep.row_bootstrap`).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"mean": [0.2], "ci_low": [-0.1], "ci_high": [0.5], "n_seeds": [3]})
+    >>> table_interval_problems(t, "changes")[0].split(";")[0]
+    'changes: 1 row(s) show a Student-t interval on 2 degrees of freedom (< 5)'
+    >>> table_interval_problems(t.assign(interval="row bootstrap of the test rows"))
+    []
+    """
+    if not {"ci_low", "ci_high", "n_seeds"} <= set(table.columns):
+        return []
+    finite = table["ci_low"].notna() & table["ci_high"].notna()
+    t_like = (table["interval"].astype(str).str.contains("t-interval") if "interval" in table
+              else pd.Series(True, index=table.index))
+    bad = table[finite & t_like & (table["n_seeds"] - 1 < MIN_T_DF)]
+    if bad.empty:
+        return []
+    return [f"{label}: {len(bad)} row(s) show a Student-t interval on "
+            f"{int(bad['n_seeds'].min()) - 1} degrees of freedom (< {MIN_T_DF}); show a bootstrap "
+            "over rows or the seeds' range."]
+
+
 def claim_interval_problems(claims: list[Claim]) -> list[str]:
     """:func:`interval_problems` of every claim, from what its ``extra`` declares; a claim with a
     finite interval must declare what it rests on (``extra["interval"]``).

@@ -196,3 +196,21 @@ def per_seed_intervals(per_seed: pd.DataFrame, column: str,
                      else (float("nan"), float("nan")))
         out.append((int(row.seed), value, low, high))
     return out
+
+
+def chart_bars(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a :func:`draws_summary`-like table for error bars: where a row has no interval
+    (``ci_low``/``ci_high`` NaN) the bar spans the seeds' range; ``per_seed`` lists are dropped.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"ci_low": [0.1, np.nan], "ci_high": [0.2, np.nan],
+    ...                   "seed_min": [0.0, 0.3], "seed_max": [0.5, 0.6]})
+    >>> chart_bars(t)[["ci_low", "ci_high"]].to_numpy().tolist()
+    [[0.1, 0.2], [0.3, 0.6]]
+    """
+    out = table.drop(columns=["per_seed"], errors="ignore").copy()
+    missing = out["ci_low"].isna() | out["ci_high"].isna()
+    out.loc[missing, "ci_low"] = out.loc[missing, "seed_min"]
+    out.loc[missing, "ci_high"] = out.loc[missing, "seed_max"]
+    return out

@@ -8,6 +8,7 @@ import pandas as pd
 from latentsep.experiments.explanations.groups import EXPLANATION_LABELS
 from latentsep.experiments.explanations.study import CONTROL_QUANTITIES, PREDICTORS
 from latentsep.plotting import faceted_points_with_errorbars, points_with_errorbars
+from latentsep.row_bootstrap import chart_bars
 
 
 def explanations_chart(groups: pd.DataFrame, metric: str) -> alt.FacetChart:
@@ -38,12 +39,13 @@ def correlations_chart(correlations: pd.DataFrame) -> alt.LayerChart:
 
 
 def controlled_chart(summary: pd.DataFrame, order: list[str]) -> alt.FacetChart:
-    """Mean and 95 % CI of each controlled quantity per level, coloured by arm. Used by chapter 06.
+    """Mean of each controlled quantity per level, coloured by arm; bars: the row-bootstrap 95 %
+    interval, or the seeds' range for a quantity without draws. Used by chapter 06.
 
     ``summary`` is :func:`~latentsep.experiments.explanations.study.control_summary`'s table.
     """
-    plotted = summary[summary["quantity"] != CONTROL_QUANTITIES["pretrain_prevalence"]]
+    plotted = chart_bars(summary[summary["quantity"] != CONTROL_QUANTITIES["pretrain_prevalence"]])
     return faceted_points_with_errorbars(
         plotted, x="level:N", y="mean", lower="ci_low", upper="ci_high", color="arm",
         facet="quantity", columns=2, x_sort=order, width=230, height=150,
-        title="Controlled experiment: mean and 95 % CI")
+        title="Controlled experiment: mean; bars: row-bootstrap 95 % interval or seeds' range")
