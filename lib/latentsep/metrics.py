@@ -81,16 +81,11 @@ def roc_auc(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
     return np.mean(aucs, axis=0)
 
 
-def row_log_loss(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
-    """−log p(true class) of every row of every run, p clipped to [eps, 1 − eps]; shape (R, N)."""
+def cross_entropy(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """Mean −log p(true class) per run, p clipped to [eps, 1 − eps]; shape (R,)."""
     eps = np.finfo(proba.dtype).eps
     p_true = np.take_along_axis(proba, y_true[None, :, None], axis=2)[..., 0]
-    return -np.log(np.clip(p_true, eps, 1 - eps))
-
-
-def cross_entropy(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
-    """Mean −log p(true class) per run (:func:`row_log_loss` averaged); shape (R,)."""
-    return row_log_loss(y_true, proba).mean(axis=1)
+    return -np.log(np.clip(p_true, eps, 1 - eps)).mean(axis=1)
 
 
 def _block(y_true: np.ndarray, proba: np.ndarray) -> dict[str, np.ndarray]:

@@ -45,7 +45,7 @@ from latentsep.checks import (
 from latentsep.executor import Executor, LocalExecutor
 from latentsep.heads import HeadConfig, fit_heads
 from latentsep.headstart import HeadStart, as_start
-from latentsep.metrics import row_log_loss, subgroup_metrics
+from latentsep.metrics import subgroup_metrics
 from latentsep.store import ResultStore, code_fingerprint, fingerprint
 
 logger = logging.getLogger(__name__)
@@ -174,12 +174,16 @@ def _row_scores(spec: SweepSpec, runs: pd.DataFrame, y: np.ndarray,
                 proba: np.ndarray) -> pd.DataFrame:
     """Each run's score on each test row (long: run-major), as :data:`ROW_COLUMNS`."""
     n_runs, n = proba.shape[:2]
+    # each row's term of metrics.cross_entropy (kept out of latentsep.metrics, whose edits would
+    # re-key every cached encoder: code_fingerprint("latentsep.models") covers it)
+    eps = np.finfo(proba.dtype).eps
+    p_true = np.take_along_axis(proba, y[None, :, None], axis=2)[..., 0]
     return pd.DataFrame({
         "attribute": spec.attribute, "alpha": np.repeat(runs["alpha"].to_numpy(), n),
         "seed": np.repeat(runs["seed"].to_numpy(), n), "run": np.repeat(np.arange(n_runs), n),
         "row": np.tile(np.arange(n), n_runs),
         "correct": (proba.argmax(axis=2) == y).ravel(),
-        "log_loss": row_log_loss(y, proba).ravel().astype(np.float32)})[ROW_COLUMNS]
+        "log_loss": -np.log(np.clip(p_true, eps, 1 - eps)).ravel()})[ROW_COLUMNS]
 
 
 def own_share(group: pd.Series, alpha: pd.Series) -> np.ndarray:
