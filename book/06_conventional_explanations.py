@@ -96,11 +96,11 @@ pooled = ex.pooled_groups(
     metric=SLOPE_METRIC, n_permutations=N_PERMUTATIONS)
 groups = pooled.groups
 display(Markdown(describe_source(mnist)), Markdown(ex.cache_markdown(pooled.from_cache)))
-groups[["dataset", "attribute", "group", "slope", "slope_ci_low", "slope_ci_high", *ex.PREDICTORS,
+groups[["dataset", "attribute", "group", "slope", "slope_seed_min", "slope_seed_max", *ex.PREDICTORS,
         "outside_assumption"]]
 
 # %% [markdown]
-# Each panel plots every group's slope (95 % interval over seeds) against one explanation.
+# Each panel plots every group's slope (bars: the seeds' range) against one explanation.
 # Coloured MNIST's points are few but far apart, so pooled correlations can be driven by the
 # difference between datasets. We therefore also report correlations after centring each variable
 # within its dataset.

@@ -112,12 +112,13 @@ def test_change_of_names_what_is_missing() -> None:
 
 def test_charts_build_from_the_tables() -> None:
     groups = pd.DataFrame({"dataset": "d", "attribute": "a", "group": [0, 1], "slope": [0.1, -0.1],
-                           "slope_ci_low": [0.0, -0.2], "slope_ci_high": [0.2, 0.0],
+                           "slope_seed_min": [0.0, -0.2], "slope_seed_max": [0.2, 0.0],
                            **{p: [0.2, 0.4] for p in ex.PREDICTORS}})
     spec = ex.explanations_chart(groups, "cross_entropy").to_dict()
     assert spec["resolve"]["scale"]["x"] == "independent"
     assert ex.correlations_chart(correlations(AS_PREDICTED["r"])).to_dict()["width"] == 420
-    summary = pd.DataFrame({"arm": "colour", "level": ["b", "a"], "mean": 0.1, "ci_low": 0.0,
-                            "ci_high": 0.2, "quantity": "separation − null"})
+    summary = pd.DataFrame({"arm": "colour", "level": ["b", "a"], "mean": 0.1,
+                            "ci_low": [0.0, NAN], "ci_high": [0.2, NAN], "seed_min": 0.05,
+                            "seed_max": 0.15, "quantity": "separation − null"})
     spec = ex.controlled_chart(summary, ["a", "b"]).to_dict()
     assert spec["spec"]["layer"][0]["encoding"]["x"]["sort"] == ["a", "b"]

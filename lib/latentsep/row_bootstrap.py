@@ -211,6 +211,6 @@ def chart_bars(table: pd.DataFrame) -> pd.DataFrame:
     """
     out = table.drop(columns=["per_seed"], errors="ignore").copy()
     missing = out["ci_low"].isna() | out["ci_high"].isna()
-    out.loc[missing, "ci_low"] = out.loc[missing, "seed_min"]
-    out.loc[missing, "ci_high"] = out.loc[missing, "seed_max"]
+    if missing.any():
+        out.loc[missing, ["ci_low", "ci_high"]] = out.loc[missing, ["seed_min", "seed_max"]].to_numpy()
     return out

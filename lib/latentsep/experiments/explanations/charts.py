@@ -12,16 +12,16 @@ from latentsep.row_bootstrap import chart_bars
 
 
 def explanations_chart(groups: pd.DataFrame, metric: str) -> alt.FacetChart:
-    """Every group's slope (95 % CI over seeds) against each explanation, one panel each.
+    """Every group's slope (bars: the seeds' range) against each explanation, one panel each.
 
     Used by chapter 06.
     """
-    long = groups.melt(id_vars=["dataset", "attribute", "group", "slope", "slope_ci_low",
-                                "slope_ci_high"], value_vars=PREDICTORS, var_name="explanation",
+    long = groups.melt(id_vars=["dataset", "attribute", "group", "slope", "slope_seed_min",
+                                "slope_seed_max"], value_vars=PREDICTORS, var_name="explanation",
                        value_name="x")
     long["explanation"] = long["explanation"].map(EXPLANATION_LABELS)
     return faceted_points_with_errorbars(
-        long, x="x:Q", y="slope", lower="slope_ci_low", upper="slope_ci_high", color="dataset",
+        long, x="x:Q", y="slope", lower="slope_seed_min", upper="slope_seed_max", color="dataset",
         facet="explanation", columns=3, y_title=f"slope of {metric} on own share",
         independent=("x",), width=190, height=160,
         title="Allocation slope against each explanation")
