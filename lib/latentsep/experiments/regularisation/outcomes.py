@@ -117,8 +117,10 @@ DRAWN = ("separation", "separation_excess", "sensitivity", "abs_sensitivity", "a
 def _row_draws(data: ProtocolData, runs: Mapping[int, EncoderRun], rows: pd.DataFrame,
                attribute: str, settings: OutcomeSettings, null_mean: pd.Series) -> pd.DataFrame:
     """Per seed, the draws of every :data:`DRAWN` quantity (one object column per quantity)."""
+    values, known = data.attribute(attribute)
     test = data.splits["test"]
-    y, a = data.y[test], data.attribute(attribute)[0][test]
+    test = test[known[test]]  # the rows the sweep scored and the separation saw
+    y, a = data.y[test], values[test]
     weights = row_weights(y, a, settings.row_draws, settings.separation_seed)
     out = {}
     for seed, run in runs.items():
