@@ -352,8 +352,9 @@ def fill_claim_per_encoder(claim: Claim, row: Mapping[str, object], rule: str, *
     per = [(seed, sign * v, *sorted((sign * lo, sign * hi))) for seed, v, lo, hi in row["per_seed"]]
     verdicts = [INCONCLUSIVE if math.isfinite(v) and not (math.isfinite(lo) and math.isfinite(hi))
                 else side_verdict(lo, hi, rule, margin=margin) for _, v, lo, hi in per]
-    ours = (f"mean {sign * float(row[value]):.3f}; per encoder "
-            + ", ".join(interval(v, lo, hi) for _, v, lo, hi in per))
+    ours = (f"mean {sign * float(row[value]):.3f}; per encoder " + ", ".join(
+        interval(v, lo, hi) if math.isfinite(lo) and math.isfinite(hi) else f"{v:.3f} (no interval)"
+        for _, v, lo, hi in per))
     return replace(claim, ours=ours, ci=None, note=note, reproduced=agreement(verdicts), extra={
         **claim.extra, "interval": PER_ENCODER_ROWS, "per_seed": verdicts,
         "per_seed_ci": [[seed, lo, hi] for seed, _, lo, hi in per]})
