@@ -92,7 +92,7 @@ CACHE = Path(CACHE_DIR) / "05_tv_regularisation"
 #   We also report the pre-trained model's own head.
 #
 # Three seeds are too few for an interval across encoders (a Student-t on 2 degrees of freedom).
-# Each interval here is a 95 % bootstrap of the test rows with the encoders fixed (1,000 draws,
+# Each interval here is a 95 % bootstrap of the test rows with the encoders fixed (400 draws,
 # `latentsep.row_bootstrap`): it leaves out how the encoders differ, which the claims show
 # encoder by encoder. A quantity the rows cannot resample (the pre-trained model's own head) shows
 # the seeds' range instead. Changes relative to λ = 0 are paired

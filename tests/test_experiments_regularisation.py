@@ -185,7 +185,7 @@ def test_summarise_tradeoff_shows_row_intervals_or_the_seeds_range_never_a_t() -
     assert (row["seed_min"], row["seed_max"]) == (0.1, 0.3) and row["interval"] == SEEDS_RANGE
     draws = [np.full(50, v) + np.linspace(-0.01, 0.01, 50) for v in (0.1, 0.2, 0.3)]
     row = summarise_tradeoff(per_seed.assign(sensitivity_draws=draws), ["sensitivity"]).iloc[0]
-    # the draws' mean over seeds, centred on the estimate: the seeds' spread is not in it
+
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.2 - 0.0095, 0.2 + 0.0095), abs=1e-3)
     assert row["interval"] == ROW_INTERVAL
     with pytest.raises(ValueError, match="not columns"):

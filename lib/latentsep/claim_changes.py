@@ -130,7 +130,7 @@ RULE_CHANGES: tuple[RuleChange, ...] = (
         "changes and matched comparisons of chapters 05 and 06 (the previous entry's claims, "
         "but explanations.controlled.joint)",
         "inconclusive over 3 seeds: no interval, the encoders' range shown",
-        "each encoder judged on its own 95 % interval from a bootstrap of its test rows (1,000 "
+        "each encoder judged on its own 95 % interval from a bootstrap of its test rows (400 "
         "draws within class × group cells; the same draws for both levels of a change, so "
         "paired), the encoders required to agree (latentsep.verdicts.agreement), as chapter 03 "
         "judges its claims; an encoder whose interval straddles the threshold, or is undefined, "

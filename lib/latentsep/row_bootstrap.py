@@ -8,7 +8,8 @@ bootstrap — and recomputes a sweep's quantities on every draw from the heads' 
 (``run_sweep(rows=True)``).
 
 Pairing: draws are weightings of the same test rows, fixed by a seed and the rows' classes and
-groups, so encoders evaluated on the same rows get the same draws; the difference of two
+groups, so encoders evaluated on the same rows get the same draws (:func:`row_weights`; the
+separation bootstrap's own draws are fixed the same way); the difference of two
 encoders' draws is a paired bootstrap of their difference (e.g. λ = 0.01 against λ = 0).
 
 Intervals are percentile intervals shifted to centre on the estimate (:func:`shifted_interval`),
@@ -24,11 +25,16 @@ import pandas as pd
 
 from latentsep.checks import check_fraction, check_positive_int
 from latentsep.separation import _bootstrap_weights
+from latentsep.store import fingerprint
 
-#: Bootstrap draws of the test rows per encoder.
-ROW_DRAWS = 1000
+#: Bootstrap draws of the test rows per encoder (chapter 03's separation bootstrap draws 200 in
+#: the quick profile; 400 keeps the chapters' added time near 10 s).
+ROW_DRAWS = 400
 #: Suffix of the per-seed columns holding a quantity's draws (an array of :data:`ROW_DRAWS`).
 DRAWS = "_draws"
+
+
+_WEIGHTS: dict[tuple, np.ndarray] = {}  # every encoder of a dataset shares its rows' draws
 
 
 def row_weights(y: np.ndarray, a: np.ndarray, n_draws: int = ROW_DRAWS,
@@ -37,8 +43,9 @@ def row_weights(y: np.ndarray, a: np.ndarray, n_draws: int = ROW_DRAWS,
 
     Returns
     -------
-    np.ndarray, shape (n_draws, n)
-        How often each row is drawn; every cell keeps its size.
+    np.ndarray, shape (n_draws, n), read-only
+        How often each row is drawn; every cell keeps its size. Equal inputs give the same
+        draws (kept in memory for the next encoder on the same rows).
 
     Examples
     --------
@@ -47,13 +54,19 @@ def row_weights(y: np.ndarray, a: np.ndarray, n_draws: int = ROW_DRAWS,
     ((3, 5), [5.0, 5.0, 5.0], [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]])
     """
     check_positive_int(n_draws, "n_draws")
-    rng = np.random.default_rng(seed)
-    weights = np.zeros((n_draws, len(y)))
-    for c in np.unique(y):
-        rows = np.flatnonzero(y == c)
-        w0, w1 = _bootstrap_weights(np.asarray(a)[rows], n_draws, rng)
-        weights[:, rows] = w0 + w1
-    return weights
+    key = (fingerprint(np.asarray(y), np.asarray(a)), n_draws, seed)
+    if key not in _WEIGHTS:
+        rng = np.random.default_rng(seed)
+        weights = np.zeros((n_draws, len(y)))
+        for c in np.unique(y):
+            rows = np.flatnonzero(y == c)
+            w0, w1 = _bootstrap_weights(np.asarray(a)[rows], n_draws, rng)
+            weights[:, rows] = w0 + w1
+        weights.setflags(write=False)
+        if len(_WEIGHTS) >= 4:
+            _WEIGHTS.pop(next(iter(_WEIGHTS)))
+        _WEIGHTS[key] = weights
+    return _WEIGHTS[key]
 
 
 def shifted_interval(value: float, draws: np.ndarray, confidence: float = 0.95
