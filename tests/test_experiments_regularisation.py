@@ -26,6 +26,7 @@ from latentsep.experiments.regularisation import (
 from latentsep.heads import HeadConfig
 from latentsep.models import PretrainConfig
 from latentsep.regularise import GroupAdversary, MMDPenalty, TVSurrogate
+from latentsep.row_bootstrap import ROW_INTERVAL, SEEDS_RANGE
 
 CONFIG = PretrainConfig(max_epochs=3, num_threads=1)
 ATTRIBUTE = "digit_group"
@@ -175,13 +176,18 @@ def test_matched_accuracy_rejects_bad_requests() -> None:
         matched_accuracy(table, penalties=("tv", "mmd"), outcome="f1")
 
 
-def test_summarise_tradeoff_gives_t_intervals_across_seeds() -> None:
+def test_summarise_tradeoff_shows_row_intervals_or_the_seeds_range_never_a_t() -> None:
     per_seed = pd.DataFrame({"dataset": "d", "attribute": "a", "penalty": "tv", "lam": 0.1,
                              "seed": [0, 1, 2], "sensitivity": [0.1, 0.2, 0.3]})
     row = summarise_tradeoff(per_seed, ["sensitivity"]).iloc[0]
-    half = 4.302652729911275 * 0.1 / np.sqrt(3)  # t(0.975, 2) · sd / √3
-    assert row["mean"] == pytest.approx(0.2)
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.2 - half, 0.2 + half))
+    # no draws: no interval (a t on 2 df is never shown), the seeds' range instead
+    assert row["mean"] == pytest.approx(0.2) and np.isnan([row["ci_low"], row["ci_high"]]).all()
+    assert (row["seed_min"], row["seed_max"]) == (0.1, 0.3) and row["interval"] == SEEDS_RANGE
+    draws = [np.full(50, v) + np.linspace(-0.01, 0.01, 50) for v in (0.1, 0.2, 0.3)]
+    row = summarise_tradeoff(per_seed.assign(sensitivity_draws=draws), ["sensitivity"]).iloc[0]
+
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.2 - 0.0095, 0.2 + 0.0095), abs=1e-3)
+    assert row["interval"] == ROW_INTERVAL
     with pytest.raises(ValueError, match="not columns"):
         summarise_tradeoff(per_seed, ["accuracy"])
 
@@ -190,12 +196,18 @@ def test_change_from_unregularised_is_paired_by_seed() -> None:
     per_seed = pd.DataFrame({"dataset": "d", "attribute": "a", "penalty": "tv",
                              "lam": [0.0, 0.1, 0.0, 0.1, 0.0, 0.1], "seed": [0, 0, 1, 1, 2, 2],
                              "separation": [0.5, 0.4, 0.9, 0.8, 0.1, 0.0]})
+    noise = np.random.default_rng(0).normal(size=200)
+    # each seed's draws move both levels together (the same rows): the paired change does not
+    per_seed["separation_draws"] = [v + 0.05 * noise for v in per_seed["separation"]]
     out = change_from_unregularised(per_seed, ["separation"])
     assert list(out.columns[:5]) == ["dataset", "attribute", "penalty", "lam", "quantity"]
     row = out.iloc[0]
-    # Seed offsets are large but every paired change is exactly -0.1: zero-width interval.
+    # Seed offsets are large but every paired change is exactly -0.1: zero-width intervals.
     assert row["lam"] == 0.1 and row["change"] == pytest.approx(-0.1)
     assert row["ci_high"] - row["ci_low"] == pytest.approx(0.0, abs=1e-12)
+    assert [s for s, *_ in row["per_seed"]] == [0, 1, 2]
+    assert all(lo == pytest.approx(-0.1) and hi == pytest.approx(-0.1)
+               for _, _, lo, hi in row["per_seed"])
     with pytest.raises(ValueError, match=r"lacks its row at lam = 0\.0"):
         change_from_unregularised(per_seed[per_seed["seed"] != 2].assign(
             seed=[0, 0, 1, 5]), ["separation"])

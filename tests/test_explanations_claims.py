@@ -24,12 +24,13 @@ def correlations(r: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
 
 
 def changes(c: dict[tuple[str, str], tuple[float, float, float]]) -> pd.DataFrame:
-    """arm_changes rows at the extreme levels: (arm, quantity) -> (change, low, high), a t-interval
-    over 6 seeds (5 degrees of freedom, the fewest that decide) whose range is (low, high) too."""
+    """arm_changes rows at the extreme levels: (arm, quantity) -> (change, low, high), the
+    interval a row-bootstrap one and each of three encoders' own (``per_seed``) the same."""
     return pd.DataFrame([
         {"arm": arm, "level": EXTREMES[arm], "quantity": q, "change": c.get((arm, q), v)[0],
-         "ci_low": c.get((arm, q), v)[1], "ci_high": c.get((arm, q), v)[2], "n_seeds": 6,
-         "seed_min": c.get((arm, q), v)[1], "seed_max": c.get((arm, q), v)[2]}
+         "ci_low": c.get((arm, q), v)[1], "ci_high": c.get((arm, q), v)[2], "n_seeds": 3,
+         "seed_min": c.get((arm, q), v)[1], "seed_max": c.get((arm, q), v)[2],
+         "per_seed": [(s, *c.get((arm, q), v)) for s in (42, 43, 44)]}
         for arm in EXTREMES for q in ex.CHANGED for v in [(0.0, -0.1, 0.1)]
     ])
 
@@ -80,9 +81,9 @@ def test_every_claim_not_reproduced_when_the_intervals_fall_the_other_way() -> N
     assert [c.status for c in claims] == ["not reproduced"] * 12
 
 
-def test_claims_are_not_checked_when_an_interval_is_undefined() -> None:
+def test_claims_are_not_checked_when_a_number_is_undefined() -> None:
     r = {p: (NAN, NAN, NAN) for p in ex.PREDICTORS}  # e.g. a predictor constant over the groups
-    c = {(arm, q): (0.1, NAN, NAN) for arm in EXTREMES for q in ex.CHANGED}
+    c = {(arm, q): (NAN, NAN, NAN) for arm in EXTREMES for q in ex.CHANGED}
     claims = check(r, c, (NAN, NAN, NAN))
     assert [c.status for c in claims] == ["not checked"] * 12
 
@@ -111,12 +112,13 @@ def test_change_of_names_what_is_missing() -> None:
 
 def test_charts_build_from_the_tables() -> None:
     groups = pd.DataFrame({"dataset": "d", "attribute": "a", "group": [0, 1], "slope": [0.1, -0.1],
-                           "slope_ci_low": [0.0, -0.2], "slope_ci_high": [0.2, 0.0],
+                           "slope_seed_min": [0.0, -0.2], "slope_seed_max": [0.2, 0.0],
                            **{p: [0.2, 0.4] for p in ex.PREDICTORS}})
     spec = ex.explanations_chart(groups, "cross_entropy").to_dict()
     assert spec["resolve"]["scale"]["x"] == "independent"
     assert ex.correlations_chart(correlations(AS_PREDICTED["r"])).to_dict()["width"] == 420
-    summary = pd.DataFrame({"arm": "colour", "level": ["b", "a"], "mean": 0.1, "ci_low": 0.0,
-                            "ci_high": 0.2, "quantity": "separation − null"})
+    summary = pd.DataFrame({"arm": "colour", "level": ["b", "a"], "mean": 0.1,
+                            "ci_low": [0.0, NAN], "ci_high": [0.2, NAN], "seed_min": 0.05,
+                            "seed_max": 0.15, "quantity": "separation − null"})
     spec = ex.controlled_chart(summary, ["a", "b"]).to_dict()
     assert spec["spec"]["layer"][0]["encoding"]["x"]["sort"] == ["a", "b"]

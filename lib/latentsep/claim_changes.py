@@ -127,6 +127,22 @@ RULE_CHANGES: tuple[RuleChange, ...] = (
         "turned four claims reproduced on evidence weaker than a 95 % interval.",
         ids=("regularisation.*", "explanations.controlled.*")),
     RuleChange(
+        "changes and matched comparisons of chapters 05 and 06 (the previous entry's claims, "
+        "but explanations.controlled.joint)",
+        "inconclusive over 3 seeds: no interval, the encoders' range shown",
+        "each encoder judged on its own 95 % interval from a bootstrap of its test rows (400 "
+        "draws within class × group cells; the same draws for both levels of a change, so "
+        "paired), the encoders required to agree (latentsep.verdicts.agreement), as chapter 03 "
+        "judges its claims; an encoder whose interval straddles the threshold, or is undefined, "
+        "leaves the claim inconclusive",
+        "loosened",
+        "Three encoders cannot carry an interval across encoders, but each encoder's own data can "
+        "say whether its change is more than its test rows' noise. The verdict is conditional on "
+        "the encoders run: requiring all of them to agree is what stands in for the variation "
+        "between encoders, which no interval here measures.",
+        ids=("regularisation.*", "explanations.controlled.prevalence*",
+             "explanations.controlled.colour*", "explanations.controlled.regulariser*")),
+    RuleChange(
         "explanations.pooled.*",
         "Pearson r across every group (signed per-group slopes), pooled over datasets",
         "Pearson r across attributes (mean of the groups' slopes), centred within each dataset",

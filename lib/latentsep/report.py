@@ -162,6 +162,35 @@ def interval_problems(
     return problems
 
 
+def table_interval_problems(table: pd.DataFrame, label: str = "table") -> list[str]:
+    """The rows of a displayed summary over seeds whose interval is a Student-t on fewer than
+    :data:`MIN_T_DF` degrees of freedom (an empty list when there are none).
+
+    A row with finite ``ci_low``/``ci_high`` and ``n_seeds − 1 < MIN_T_DF`` is such a t-interval
+    unless the table's ``interval`` column says what else it rests on (e.g. a bootstrap of the
+    test rows, :mod:`latentsep.row_bootstrap`).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"mean": [0.2], "ci_low": [-0.1], "ci_high": [0.5], "n_seeds": [3]})
+    >>> table_interval_problems(t, "changes")[0].split(";")[0]
+    'changes: 1 row(s) show a Student-t interval on 2 degrees of freedom (< 5)'
+    >>> table_interval_problems(t.assign(interval="row bootstrap of the test rows"))
+    []
+    """
+    if not {"ci_low", "ci_high", "n_seeds"} <= set(table.columns):
+        return []
+    finite = table["ci_low"].notna() & table["ci_high"].notna()
+    t_like = (table["interval"].astype(str).str.contains("t-interval") if "interval" in table
+              else pd.Series(True, index=table.index))
+    bad = table[finite & t_like & (table["n_seeds"] - 1 < MIN_T_DF)]
+    if bad.empty:
+        return []
+    return [f"{label}: {len(bad)} row(s) show a Student-t interval on "
+            f"{int(bad['n_seeds'].min()) - 1} degrees of freedom (< {MIN_T_DF}); show a bootstrap "
+            "over rows or the seeds' range."]
+
+
 def claim_interval_problems(claims: list[Claim]) -> list[str]:
     """:func:`interval_problems` of every claim, from what its ``extra`` declares; a claim with a
     finite interval must declare what it rests on (``extra["interval"]``).
@@ -271,6 +300,64 @@ def fill_claim(claim: Claim, row: Mapping[str, float], rule: str, *,
                              f"{2 * 2.0 ** -n_seeds:.2f}); their range is shown",
         "seed_range": [first, last], "n_seeds": n_seeds},
         reproduced=decide([first, last], holds=False, fails=False))
+
+
+#: What a claim judged by :func:`fill_claim_per_encoder` rests on.
+PER_ENCODER_ROWS = ("each encoder's 95 % bootstrap interval over its test rows (paired draws for "
+                    "a change); the encoders must agree")
+
+
+def fill_claim_per_encoder(claim: Claim, row: Mapping[str, object], rule: str, *,
+                           value: str = "change", negate: bool = False, note: str = "",
+                           margin: float | None = None) -> Claim:
+    """``claim`` judged encoder by encoder from a table row's ``per_seed`` intervals.
+
+    Each encoder's interval rests on its own evaluation rows (a bootstrap of them, paired for a
+    change: :mod:`latentsep.row_bootstrap`) and gets :func:`side_verdict`; an encoder whose
+    interval is undefined (e.g. too few draws reached a matched cost) is inconclusive. The
+    encoders must agree (:func:`agreement`), as chapter 03's claims do. Used by chapters 05-06.
+
+    Parameters
+    ----------
+    claim : Claim
+        The claim as stated before computing (left unchanged).
+    row : mapping
+        A row holding ``value`` (the mean over encoders) and ``per_seed``: a list of
+        ``(seed, value, ci_low, ci_high)`` (e.g. :func:`~latentsep.experiments.regularisation.
+        paired_change`).
+    rule : {"below", "above", "contains"}
+    negate : bool
+        Judge and report minus the values (e.g. an accuracy cost from a change of accuracy).
+    note : str
+    margin : float, optional
+        As in :func:`side_verdict`.
+
+    Returns
+    -------
+    Claim
+        A copy with ``ours`` (the mean, then each encoder's value and interval), ``ci`` None,
+        the verdict, ``note`` and ``extra`` (``interval``, ``per_seed`` verdicts, ``per_seed_ci``).
+
+    Examples
+    --------
+    >>> claim = Claim("x.drop", "a drop", "lower", "below 0 in every encoder")
+    >>> row = {"change": -0.02, "per_seed": [(1, -0.03, -0.04, -0.02), (2, -0.01, -0.02, 0.01)]}
+    >>> fill_claim_per_encoder(claim, row, "below").status
+    'inconclusive'
+    >>> fill_claim_per_encoder(claim, row, "above", negate=True).ours
+    'mean 0.020; per encoder 0.030 [0.020, 0.040], 0.010 [-0.010, 0.020]'
+    """
+    check_choice(rule, "rule", SIDES)
+    sign = -1.0 if negate else 1.0
+    per = [(seed, sign * v, *sorted((sign * lo, sign * hi))) for seed, v, lo, hi in row["per_seed"]]
+    verdicts = [INCONCLUSIVE if math.isfinite(v) and not (math.isfinite(lo) and math.isfinite(hi))
+                else side_verdict(lo, hi, rule, margin=margin) for _, v, lo, hi in per]
+    ours = (f"mean {sign * float(row[value]):.3f}; per encoder " + ", ".join(
+        interval(v, lo, hi) if math.isfinite(lo) and math.isfinite(hi) else f"{v:.3f} (no interval)"
+        for _, v, lo, hi in per))
+    return replace(claim, ours=ours, ci=None, note=note, reproduced=agreement(verdicts), extra={
+        **claim.extra, "interval": PER_ENCODER_ROWS, "per_seed": verdicts,
+        "per_seed_ci": [[seed, lo, hi] for seed, _, lo, hi in per]})
 
 
 def write_claims(claims: list[Claim], chapter: str, results_dir: str | Path) -> Path:

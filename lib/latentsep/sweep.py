@@ -10,7 +10,8 @@ For each :class:`SweepSpec` (one attribute) the sweep
    start from the same weights at every α and differ only by their data; ``start=`` starts every
    run from the pre-trained head or its pre-training run instead, :mod:`latentsep.headstart`);
 3. scores every head on ``splits["test"]`` per group of the attribute and overall with
-   :func:`latentsep.metrics.subgroup_metrics`.
+   :func:`latentsep.metrics.subgroup_metrics`, and keeps each test row's score (correct or not,
+   its log loss), from which :mod:`latentsep.row_bootstrap` resamples the test rows.
 
 One spec is one *unit*: it is cached in a :class:`~latentsep.store.ResultStore` under the hash of
 its full configuration (the spec with its head settings) plus a fingerprint of the embeddings,
@@ -54,6 +55,9 @@ PAPER_SEEDS = (42, 43, 44)
 SPLITS = ("pool", "val_pool", "test")
 COLUMNS = ["attribute", "alpha", "seed", "group", "metric", "value", "n", "own_share", "run",
            "best_epoch", "val_balanced_accuracy"]
+#: Columns of a sweep's per-row scores (``run_sweep(rows=True)``): ``row`` is the position in
+#: ``splits["test"]``.
+ROW_COLUMNS = ["attribute", "alpha", "seed", "run", "row", "correct", "log_loss"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,7 @@ class _Unit:
     fingerprint: str
     device: str | None
     start: HeadStart
+    rows: bool = False
 
 
 def _plan(spec: SweepSpec, a: np.ndarray, splits: Mapping[str, np.ndarray]) -> tuple:
@@ -146,6 +151,9 @@ def _compute_unit(unit: _Unit) -> pd.DataFrame:
                        spec.head, device=unit.device, start=unit.start)
     proba = fitted.predict_proba(unit.z[test])
     scores = subgroup_metrics(unit.y[test], proba, {spec.attribute: unit.a[test]})
+    if unit.rows:
+        unit.store.put(_rows_key(unit.key), _row_scores(spec, runs, unit.y[test], proba),
+                       config={**unit.config, "part": "rows"}, fingerprint=unit.fingerprint)
     runs["best_epoch"] = np.asarray(fitted.best_epoch)
     runs["val_balanced_accuracy"] = np.asarray(fitted.val_balanced_accuracy)
     df = scores.merge(runs, on="run", how="left", validate="many_to_one")
@@ -155,6 +163,27 @@ def _compute_unit(unit: _Unit) -> pd.DataFrame:
             "device": unit.device, "notes": scores.attrs.get("notes", [])}
     unit.store.put(unit.key, stored, meta, config=unit.config, fingerprint=unit.fingerprint)
     return decode_groups(stored)  # the same types as a table read back on resume
+
+
+def _rows_key(key: str) -> str:
+    """Store key of a unit's per-row scores, derived from the unit's own key."""
+    return ResultStore.key({"rows_of": key}, "")
+
+
+def _row_scores(spec: SweepSpec, runs: pd.DataFrame, y: np.ndarray,
+                proba: np.ndarray) -> pd.DataFrame:
+    """Each run's score on each test row (long: run-major), as :data:`ROW_COLUMNS`."""
+    n_runs, n = proba.shape[:2]
+    # each row's term of metrics.cross_entropy (kept out of latentsep.metrics, whose edits would
+    # re-key every cached encoder: code_fingerprint("latentsep.models") covers it)
+    eps = np.finfo(proba.dtype).eps
+    p_true = np.take_along_axis(proba, y[None, :, None], axis=2)[..., 0]
+    return pd.DataFrame({
+        "attribute": spec.attribute, "alpha": np.repeat(runs["alpha"].to_numpy(), n),
+        "seed": np.repeat(runs["seed"].to_numpy(), n), "run": np.repeat(np.arange(n_runs), n),
+        "row": np.tile(np.arange(n), n_runs),
+        "correct": (proba.argmax(axis=2) == y).ravel(),
+        "log_loss": -np.log(np.clip(p_true, eps, 1 - eps)).ravel()})[ROW_COLUMNS]
 
 
 def own_share(group: pd.Series, alpha: pd.Series) -> np.ndarray:
@@ -206,7 +235,8 @@ def run_sweep(
     *,
     device: str | None = None,
     start: HeadStart | None = None,
-) -> pd.DataFrame:
+    rows: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Run (or resume) allocation sweeps and return their tidy per-group metrics.
 
     Parameters
@@ -235,10 +265,14 @@ def run_sweep(
     start : HeadStart, optional
         Where every head starts (default fresh, :mod:`latentsep.headstart`); a start other than
         fresh enters the cache key (its mode) and the input fingerprint (its weights and state).
+    rows : bool
+        Also return every head's score on every test row (:data:`ROW_COLUMNS`), stored beside
+        each unit; what a bootstrap over the test rows needs (:mod:`latentsep.row_bootstrap`).
+        A unit stored without them is recomputed once.
 
     Returns
     -------
-    DataFrame
+    DataFrame, or (DataFrame, DataFrame) with ``rows=True``
         One row per (attribute, α, seed, group, metric): ``attribute, alpha, seed, group, metric,
         value, n, own_share, run, best_epoch, val_balanced_accuracy``. ``group`` is 0, 1 or
         ``"all"`` (the whole test set, also used by ``metric="worst_group_accuracy"``);
@@ -307,6 +341,7 @@ def run_sweep(
         base = f"{base}-{start.fingerprint()}"
     results: dict[int, pd.DataFrame] = {}
     todo: list[tuple[int, _Unit]] = []
+    keys = []
     for i, spec in enumerate(specs):
         a = attrs[spec.attribute]
         inputs = f"{base}-{fingerprint(a)}"
@@ -314,15 +349,21 @@ def run_sweep(
         if start.mode != "fresh":
             config["head_start"] = start.mode
         key = store.key(config, inputs)
+        keys.append(key)
         cached = store.get(key)
+        if cached is not None and rows and not store.has(_rows_key(key)):
+            cached = None  # its row scores are missing (an interrupted write): recompute the unit
         if cached is not None:
             results[i] = decode_groups(cached)
             continue
         # Sampling here, before any unit runs, makes an infeasible k fail the sweep up front.
         train_idx, val_idx = _plan(spec, a, split_idx)
         todo.append((i, _Unit(spec, z, y, a, split_idx["test"], train_idx, val_idx, store, key,
-                              config, inputs, device, start)))
+                              config, inputs, device, start, rows)))
     logger.info("allocation sweep: %d unit(s) cached, %d to compute", len(results), len(todo))
     computed = executor.map(_compute_unit, [unit for _, unit in todo], desc="allocation sweep")
     results.update({i: df for (i, _), df in zip(todo, computed, strict=True)})
-    return pd.concat([results[i] for i in range(len(specs))], ignore_index=True)
+    table = pd.concat([results[i] for i in range(len(specs))], ignore_index=True)
+    if not rows:
+        return table
+    return table, pd.concat([store.get(_rows_key(k)) for k in keys], ignore_index=True)

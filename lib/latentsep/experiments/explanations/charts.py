@@ -8,19 +8,20 @@ import pandas as pd
 from latentsep.experiments.explanations.groups import EXPLANATION_LABELS
 from latentsep.experiments.explanations.study import CONTROL_QUANTITIES, PREDICTORS
 from latentsep.plotting import faceted_points_with_errorbars, points_with_errorbars
+from latentsep.row_bootstrap import chart_bars
 
 
 def explanations_chart(groups: pd.DataFrame, metric: str) -> alt.FacetChart:
-    """Every group's slope (95 % CI over seeds) against each explanation, one panel each.
+    """Every group's slope (bars: the seeds' range) against each explanation, one panel each.
 
     Used by chapter 06.
     """
-    long = groups.melt(id_vars=["dataset", "attribute", "group", "slope", "slope_ci_low",
-                                "slope_ci_high"], value_vars=PREDICTORS, var_name="explanation",
+    long = groups.melt(id_vars=["dataset", "attribute", "group", "slope", "slope_seed_min",
+                                "slope_seed_max"], value_vars=PREDICTORS, var_name="explanation",
                        value_name="x")
     long["explanation"] = long["explanation"].map(EXPLANATION_LABELS)
     return faceted_points_with_errorbars(
-        long, x="x:Q", y="slope", lower="slope_ci_low", upper="slope_ci_high", color="dataset",
+        long, x="x:Q", y="slope", lower="slope_seed_min", upper="slope_seed_max", color="dataset",
         facet="explanation", columns=3, y_title=f"slope of {metric} on own share",
         independent=("x",), width=190, height=160,
         title="Allocation slope against each explanation")
@@ -38,12 +39,13 @@ def correlations_chart(correlations: pd.DataFrame) -> alt.LayerChart:
 
 
 def controlled_chart(summary: pd.DataFrame, order: list[str]) -> alt.FacetChart:
-    """Mean and 95 % CI of each controlled quantity per level, coloured by arm. Used by chapter 06.
+    """Mean of each controlled quantity per level, coloured by arm; bars: the row-bootstrap 95 %
+    interval, or the seeds' range for a quantity without draws. Used by chapter 06.
 
     ``summary`` is :func:`~latentsep.experiments.explanations.study.control_summary`'s table.
     """
-    plotted = summary[summary["quantity"] != CONTROL_QUANTITIES["pretrain_prevalence"]]
+    plotted = chart_bars(summary[summary["quantity"] != CONTROL_QUANTITIES["pretrain_prevalence"]])
     return faceted_points_with_errorbars(
         plotted, x="level:N", y="mean", lower="ci_low", upper="ci_high", color="arm",
         facet="quantity", columns=2, x_sort=order, width=230, height=150,
-        title="Controlled experiment: mean and 95 % CI")
+        title="Controlled experiment: mean; bars: row-bootstrap 95 % interval or seeds' range")

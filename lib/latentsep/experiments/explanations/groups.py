@@ -37,10 +37,11 @@ EXPLANATION_LABELS = {
 
 
 def _seed_summary(per_seed: pd.DataFrame, column: str, by: list[str], name: str) -> pd.DataFrame:
-    """Mean and t-interval across seeds, renamed ``name``, ``name_ci_low``, ``name_ci_high``."""
+    """Mean and range across seeds, renamed ``name``, ``name_seed_min``, ``name_seed_max`` (a
+    t-interval over 3 seeds, on 2 degrees of freedom, is not shown)."""
     out = summarise_seeds(per_seed, column, by).set_index(by)
-    return out[[column, "ci_low", "ci_high"]].rename(
-        columns={column: name, "ci_low": f"{name}_ci_low", "ci_high": f"{name}_ci_high"})
+    return out[[column, "seed_min", "seed_max"]].rename(
+        columns={column: name, "seed_min": f"{name}_seed_min", "seed_max": f"{name}_seed_max"})
 
 
 def group_explanations(
@@ -73,7 +74,7 @@ def group_explanations(
     -------
     pd.DataFrame
         ``dataset, attribute, group`` (0/1), ``slope`` (metric units per unit own share) and, each
-        with ``_ci_low`` / ``_ci_high`` (95 % t-interval across seeds) where it varies by seed:
+        with ``_seed_min`` / ``_seed_max`` (the seeds' range) where it varies by seed:
         ``separation`` and ``separation_excess`` (the attribute's, same for both groups),
         ``baseline_balanced_accuracy`` (the pre-trained model's own head on the group's test rows);
         plus ``pretrain_prevalence`` (group's share of the ``pretrain_train`` rows where the

@@ -29,8 +29,8 @@ from latentsep.experiments.explanations.groups import explanation_correlations, 
 from latentsep.experiments.regularisation import OutcomeSettings, paired_change
 from latentsep.heads import HeadConfig
 from latentsep.models import SimpleCNN
+from latentsep.row_bootstrap import DRAWS, draws_summary
 from latentsep.separation import POOLED_HISTOGRAM
-from latentsep.stats import summarise_seeds
 
 #: The explanations chapter 06 correlates with the slope, latent separation first.
 PREDICTORS = ["separation_excess", "pretrain_prevalence", "baseline_balanced_accuracy",
@@ -324,18 +324,20 @@ def controlled_experiment(
 
 
 def control_summary(arms: pd.DataFrame) -> pd.DataFrame:
-    """Mean and 95 % t-interval across seeds of :data:`CONTROL_QUANTITIES`, per (arm, level).
+    """Mean over seeds of :data:`CONTROL_QUANTITIES`, per (arm, level), with a bootstrap interval
+    over the test rows (encoders fixed) where the quantity has draws, else the seeds' range alone.
 
     Used by chapter 06.
 
     Returns
     -------
     pd.DataFrame
-        ``arm, level, mean, se, ci_low, ci_high, n_seeds, quantity`` (the quantity's label).
+        ``arm, level, mean, ci_low, ci_high, n_seeds, seed_min, seed_max, interval, quantity``
+        (the quantity's label; :func:`latentsep.row_bootstrap.draws_summary`).
     """
     return pd.concat([
-        summarise_seeds(arms, q, ["arm", "level"]).rename(columns={q: "mean"})
-        .assign(quantity=label)
+        draws_summary(arms.rename(columns={q: "mean", q + DRAWS: "mean" + DRAWS}), "mean",
+                      ["arm", "level"]).assign(quantity=label)
         for q, label in CONTROL_QUANTITIES.items()
     ], ignore_index=True)
 

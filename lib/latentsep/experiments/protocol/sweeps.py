@@ -81,7 +81,8 @@ def allocation_sweeps(
     head_start: str = "fresh",
     encoder: str = "per_seed",
     sweep_seeds: Sequence[int] | None = None,
-) -> pd.DataFrame:
+    rows: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Last-layer-retraining allocation sweeps on each pre-trained encoder.
 
     For every pre-training seed ``s`` and attribute, :func:`latentsep.sweep.run_sweep` retrains a
@@ -97,9 +98,12 @@ def allocation_sweeps(
       seed on the first encoder of ``runs``; its embeddings and the seeds are in the keys);
     - ``sweep_seeds``: the sweep seeds of a pinned encoder (default: the seeds of ``runs``).
 
+    With ``rows=True`` every head's score on every test row comes too (``run_sweep(rows=True)``;
+    ``row`` indexes the attribute's test rows).
+
     Returns
     -------
-    pd.DataFrame
+    pd.DataFrame, or (pd.DataFrame, pd.DataFrame) with ``rows=True``
         The tidy table of :func:`latentsep.sweep.run_sweep` (``attribute, alpha, seed, group,
         metric, value, n, own_share, run, best_epoch, val_balanced_accuracy``), all seeds.
     """
@@ -119,15 +123,18 @@ def allocation_sweeps(
             check_positive_int(s, "sweep_seeds", minimum=0) for s in sweep_seeds)
         plan = [(next(iter(runs.values())), seeds)]
     store = ResultStore(store_dir)
-    frames = []
+    frames, row_frames = [], []
     for run, seeds in plan:
         start = run.head_start(head_start)
         for block, splits, attrs in _attribute_blocks(data, names):
             specs = [SweepSpec(attribute=n, alphas=tuple(alphas), seeds=seeds, k_train=k_train,
                                k_val=k_val, head=head, nested=nested) for n in block]
-            frames.append(run_sweep(run.z, data.y, attrs, splits, specs, store, executor, progress,
-                                    start=start))
-    return pd.concat(frames, ignore_index=True)
+            out = run_sweep(run.z, data.y, attrs, splits, specs, store, executor, progress,
+                            start=start, rows=rows)
+            frames.append(out[0] if rows else out)
+            row_frames += [out[1]] if rows else []
+    table = pd.concat(frames, ignore_index=True)
+    return (table, pd.concat(row_frames, ignore_index=True)) if rows else table
 
 
 @dataclass

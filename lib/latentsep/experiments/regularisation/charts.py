@@ -8,18 +8,20 @@ import pandas as pd
 from latentsep.experiments.regularisation.penalties import PENALTY_LABELS
 from latentsep.experiments.regularisation.study import SHOWN
 from latentsep.plotting import curves_with_error_crosses, faceted_points_with_errorbars
+from latentsep.row_bootstrap import chart_bars
 
 
 def _labelled(summary: pd.DataFrame) -> pd.DataFrame:
     """The shown quantities of a :func:`summarise_tradeoff` table with λ as text and labels."""
-    part = summary[summary["quantity"].isin(SHOWN)]
+    part = chart_bars(summary[summary["quantity"].isin(SHOWN)])
     return part.assign(λ=part["lam"].map(lambda v: f"{v:g}"),
                        quantity_label=part["quantity"].map(SHOWN),
                        penalty_label=part["penalty"].map(PENALTY_LABELS))
 
 
 def lambda_chart(summary: pd.DataFrame, dataset: str) -> alt.FacetChart:
-    """Mean and 95 % CI of each shown quantity against λ for one dataset (λ = 0 included).
+    """Mean of each shown quantity against λ for one dataset (λ = 0 included); bars: the
+    row-bootstrap 95 % interval, or the seeds' range for a quantity without draws.
 
     ``summary`` is :func:`~latentsep.experiments.regularisation.comparisons.summarise_tradeoff`'s
     table. Used by chapter 05.
@@ -54,7 +56,7 @@ def matched_chart(matched: pd.DataFrame) -> alt.FacetChart:
     Used by chapter 05.
     """
     return faceted_points_with_errorbars(
-        matched.assign(cost_points=100 * matched["cost"]), x="cost_points:Q", y="drop",
+        chart_bars(matched).assign(cost_points=100 * matched["cost"]), x="cost_points:Q", y="drop",
         lower="ci_low", upper="ci_high", color="penalty", row="outcome", column="dataset",
         x_title="accuracy cost (points of balanced accuracy)", y_title="drop from λ = 0",
         dodge=True, independent=(), width=200, height=160)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from latentsep.experiments.regularisation.penalties import PENALTY_LABELS
 from latentsep.experiments.regularisation.study import PAPER, at_largest_cost, change_at
-from latentsep.report import Claim, fill_claim
+from latentsep.report import Claim, fill_claim_per_encoder
 
 
 def claim_definitions(attributes: Mapping[str, str], compare_penalty: str) -> list[Claim]:
@@ -34,7 +34,8 @@ def claim_definitions(attributes: Mapping[str, str], compare_penalty: str) -> li
         Per dataset: separation, sensitivity, accuracy cost, the comparison at matched cost.
     """
     lam = f"λ = {PAPER['lambda']:g}"
-    paired = f"95 % CI of the paired change {lam} − λ = 0 lies below 0"
+    every = "in every encoder, the 95 % row-bootstrap interval of "
+    paired = f"{every}the paired change {lam} − λ = 0 lies below 0"
     claims = []
     for name, a in attributes.items():
         claims += [
@@ -48,11 +49,11 @@ def claim_definitions(attributes: Mapping[str, str], compare_penalty: str) -> li
             Claim(f"regularisation.{name}.tv.accuracy_cost",
                   f"{name}: accuracy cost of {lam} (balanced accuracy of the head retrained at "
                   "α = 0.5)", PAPER["accuracy_cost"],
-                  "95 % CI of the paired loss of accuracy lies above 0"),
+                  f"{every}the paired loss of accuracy lies above 0"),
             Claim(f"regularisation.{name}.compare.sensitivity",
                   f"{name}: at matched accuracy cost, {PENALTY_LABELS[compare_penalty]} lowers "
                   "|slope| more than the TV surrogate", "not in the paper (ours)",
-                  "95 % CI of the difference in |slope| drop (compare − TV) at the largest cost "
+                  f"{every}the difference in |slope| drop (compare − TV) at the largest cost "
                   "both reach lies above 0"),
         ]
     return claims
@@ -91,17 +92,20 @@ class TradeoffResults:
 def check_claims(results: TradeoffResults) -> list[Claim]:
     """Chapter 05's claims checked: paired changes at the paper's λ, and the matched comparison.
 
-    Used by chapter 05.
+    Each encoder is judged on its own row-bootstrap interval (the tables' ``per_seed``) and the
+    encoders must agree (:func:`latentsep.report.fill_claim_per_encoder`). Used by chapter 05.
 
     Examples
     --------
     >>> changes = pd.DataFrame({"dataset": "d", "penalty": "tv", "lam": 0.01,
     ...     "quantity": ["separation_excess", "abs_sensitivity", "balanced_accuracy"],
-    ...     "change": [-0.02, 0.01, -0.03], "ci_low": [-0.03, -0.01, -0.05],
-    ...     "ci_high": [-0.01, 0.03, -0.01]})
+    ...     "change": [-0.02, 0.01, -0.03], "per_seed": [
+    ...         [(1, -0.02, -0.03, -0.01), (2, -0.02, -0.025, -0.015)],
+    ...         [(1, 0.01, -0.01, 0.03), (2, 0.01, 0.0, 0.02)],
+    ...         [(1, -0.03, -0.05, -0.01), (2, -0.03, -0.04, -0.02)]]})
     >>> matched = pd.DataFrame({"dataset": "d", "outcome": "abs_sensitivity", "cost": 0.02,
-    ...     "penalty": ["tv", "mmd − tv"], "drop": [0.0, 0.01], "ci_low": [-0.01, 0.002],
-    ...     "ci_high": [0.01, 0.02]})
+    ...     "penalty": ["tv", "mmd − tv"], "drop": [0.0, 0.01], "per_seed": [
+    ...         [(1, 0.0, -0.01, 0.01)] * 2, [(1, 0.01, 0.002, 0.02), (2, 0.01, 0.001, 0.02)]]})
     >>> claims = check_claims(TradeoffResults(changes, matched, {"d": "a"}, "mmd", [1, 2], 8, "sum"))
     >>> [c.status for c in claims]
     ['reproduced', 'inconclusive', 'reproduced', 'reproduced']
@@ -114,19 +118,19 @@ def check_claims(results: TradeoffResults) -> list[Claim]:
                 f"≤ {results.pretrain_epochs} pre-training epochs; "
                 f"TV reduction {results.tv_reduction}.")
         for quantity in ("separation_excess", "abs_sensitivity"):
-            checked.append(fill_claim(next(definitions), change_at(results.changes, name, quantity),
-                                      "below", note=note))
+            checked.append(fill_claim_per_encoder(
+                next(definitions), change_at(results.changes, name, quantity), "below", note=note))
         # a cost is minus the change of accuracy
-        checked.append(fill_claim(next(definitions),
-                                  change_at(results.changes, name, "balanced_accuracy"), "above",
-                                  negate=True, note=note))
+        checked.append(fill_claim_per_encoder(
+            next(definitions), change_at(results.changes, name, "balanced_accuracy"), "above",
+            negate=True, note=note))
         compare = next(definitions)
         part = at_largest_cost(results.matched, name, "abs_sensitivity")
         if difference in part.index:
             d = part.loc[difference]
-            compare = fill_claim(compare, d, "above", columns=("drop", "ci_low", "ci_high"),
-                                 note=f"{note} Matched cost {100 * d['cost']:.1f} points of "
-                                      "balanced accuracy.")
+            compare = fill_claim_per_encoder(
+                compare, d, "above", value="drop",
+                note=f"{note} Matched cost {100 * d['cost']:.1f} points of balanced accuracy.")
         else:
             compare = replace(compare, note=f"{note} No common accuracy cost was reached.")
         checked.append(compare)

@@ -1,10 +1,17 @@
-"""Comparisons across penalty weights: intervals across seeds, paired changes, matched accuracy cost.
+"""Comparisons across penalty weights: means over seeds, paired changes, matched accuracy cost.
 
-:func:`summarise_tradeoff` adds Student-t intervals across seeds, :func:`paired_change` compares
-each level with a reference level within a seed, and :func:`matched_accuracy` compares two
-penalties at equal accuracy cost: per seed, the drop in sensitivity (or separation) relative to
-λ = 0 is interpolated along each penalty's λ path at common accuracy costs, so the comparison says
-which penalty buys more insensitivity per accuracy point. Used by chapters 05 and 06.
+:func:`summarise_tradeoff` averages over seeds, :func:`paired_change` compares each level with a
+reference level within a seed, and :func:`matched_accuracy` compares two penalties at equal
+accuracy cost: per seed, the drop in sensitivity (or separation) relative to λ = 0 is
+interpolated along each penalty's λ path at common accuracy costs, so the comparison says which
+penalty buys more insensitivity per accuracy point. Used by chapters 05 and 06.
+
+Intervals (issue 13): three seeds cannot carry a Student-t interval (2 degrees of freedom), so
+every interval here is a bootstrap of the test rows with the encoders fixed
+(:mod:`latentsep.row_bootstrap`; paired draws for a difference), next to the seeds' range; a
+quantity without draws shows the range alone. :func:`paired_change` and
+:func:`matched_accuracy` also give each encoder's own interval (``per_seed``), on which the
+chapters' claims rest.
 """
 
 from __future__ import annotations
@@ -15,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from latentsep.experiments.regularisation.outcomes import QUANTITIES
-from latentsep.stats import summarise_seeds
+from latentsep.row_bootstrap import DRAWS, draws_summary, per_seed_intervals
 
 
 def summarise_tradeoff(per_seed: pd.DataFrame, quantities: Sequence[str] = QUANTITIES) -> pd.DataFrame:
-    """Mean and 95 % Student-t interval across seeds of each quantity, per (penalty, λ).
+    """Mean over seeds of each quantity with its row-bootstrap interval, per (penalty, λ).
 
     Used by chapter 05.
 
@@ -33,16 +40,18 @@ def summarise_tradeoff(per_seed: pd.DataFrame, quantities: Sequence[str] = QUANT
     Returns
     -------
     pd.DataFrame
-        Long table: ``dataset, attribute, penalty, lam, quantity, mean, se, ci_low, ci_high,
-        n_seeds``.
+        Long table: ``dataset, attribute, penalty, lam, quantity, mean, ci_low, ci_high,
+        n_seeds, seed_min, seed_max, interval`` (:func:`latentsep.row_bootstrap.draws_summary`).
     """
     missing = sorted(set(quantities) - set(per_seed.columns))
     if missing:
         raise ValueError(f"quantities {missing} are not columns of per_seed; pass a tradeoff() table.")
     keys = ["dataset", "attribute", "penalty", "lam"]
-    long = per_seed.melt(id_vars=[*keys, "seed"], value_vars=list(quantities), var_name="quantity")
-    out = summarise_seeds(long, "value", [*keys, "quantity"]).rename(columns={"value": "mean"})
-    return out[[*keys, "quantity", "mean", "se", "ci_low", "ci_high", "n_seeds"]]
+    out = pd.concat([
+        draws_summary(per_seed.rename(columns={q: "mean", q + DRAWS: "mean" + DRAWS}), "mean", keys)
+        .assign(quantity=q) for q in quantities], ignore_index=True)
+    return out[[*keys, "quantity", "mean", "ci_low", "ci_high", "n_seeds", "seed_min", "seed_max",
+                "interval"]]
 
 
 def paired_change(
@@ -53,10 +62,12 @@ def paired_change(
     quantities: Sequence[str],
     keys: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Change of each quantity from a reference level of ``column``, paired by seed, with t-CIs.
+    """Change of each quantity from a reference level of ``column``, paired by seed.
 
     Every seed's value at each level is compared with the same seed's value at the reference
-    level, so seed-to-seed variation shared by both cancels.
+    level, so seed-to-seed variation shared by both cancels; a quantity with draws
+    (``<quantity>_draws``) gets paired row-bootstrap intervals, the draws of both levels being
+    weightings of the same test rows.
 
     Parameters
     ----------
@@ -75,8 +86,9 @@ def paired_change(
     -------
     pd.DataFrame
         Long table over the non-reference levels: ``keys …, column, quantity, change`` (value at
-        the level minus value at the reference, mean over seeds), ``se, ci_low, ci_high,
-        n_seeds, seed_min, seed_max``.
+        the level minus value at the reference, mean over seeds), ``ci_low, ci_high, n_seeds,
+        seed_min, seed_max, interval`` (:func:`latentsep.row_bootstrap.draws_summary`) and
+        ``per_seed``: each encoder's ``(seed, change, ci_low, ci_high)`` on its own rows.
     """
     keys, quantities = list(keys), list(quantities)
     missing = sorted({column, "seed", *keys, *quantities} - set(table.columns))
@@ -89,13 +101,21 @@ def paired_change(
     rest = table[~at_reference].join(base.add_suffix("_ref"), on=[*keys, "seed"])
     if rest[[f"{q}_ref" for q in quantities]].isna().all(axis=1).any():
         raise ValueError(f"some ({', '.join([*keys, 'seed'])}) lacks its row at {column} = {reference!r}.")
-    diff = rest[[*keys, column, "seed"]].assign(
-        **{q: rest[q] - rest[f"{q}_ref"] for q in quantities})
-    long = diff.melt(id_vars=[*keys, column, "seed"], value_vars=quantities,
-                     var_name="quantity", value_name="change")
-    out = summarise_seeds(long, "change", [*keys, column, "quantity"])
-    return out[[*keys, column, "quantity", "change", "se", "ci_low", "ci_high", "n_seeds",
-                "seed_min", "seed_max"]]
+    ids = list(rest[[*keys, "seed"]].itertuples(index=False, name=None))
+    frames = []
+    for q in quantities:
+        diff = rest[[*keys, column, "seed"]].assign(change=rest[q] - rest[f"{q}_ref"])
+        if q + DRAWS in table.columns:
+            reference_draws = table[at_reference].set_index([*keys, "seed"])[q + DRAWS]
+            diff["change" + DRAWS] = [np.asarray(d) - np.asarray(reference_draws.loc[i])
+                                      for d, i in zip(rest[q + DRAWS], ids, strict=True)]
+        summary = draws_summary(diff, "change", [*keys, column])
+        summary["per_seed"] = [per_seed_intervals(part, "change")
+                               for _, part in diff.groupby([*keys, column], sort=True)]
+        frames.append(summary.assign(quantity=q))
+    out = pd.concat(frames, ignore_index=True)
+    return out[[*keys, column, "quantity", "change", "ci_low", "ci_high", "n_seeds",
+                "seed_min", "seed_max", "interval", "per_seed"]]
 
 
 def change_from_unregularised(
@@ -108,7 +128,7 @@ def change_from_unregularised(
     Returns
     -------
     pd.DataFrame
-        ``dataset, attribute, penalty, lam, quantity, change, se, ci_low, ci_high, n_seeds``.
+        The columns of :func:`paired_change`.
     """
     return paired_change(per_seed, column="lam", reference=0.0, quantities=quantities,
                          keys=("dataset", "attribute", "penalty"))
@@ -123,8 +143,31 @@ def _changes(per_seed: pd.DataFrame, accuracy: str, outcome: str) -> pd.DataFram
     joined = per_seed.join(base.add_suffix("_ref"), on=keys)
     if joined[f"{accuracy}_ref"].isna().any():
         raise ValueError("every (dataset, penalty, seed) needs a λ = 0 row; run tradeoff() with it.")
-    return joined.assign(cost=joined[f"{accuracy}_ref"] - joined[accuracy],
-                         drop=joined[f"{outcome}_ref"] - joined[outcome])
+    out = joined.assign(cost=joined[f"{accuracy}_ref"] - joined[accuracy],
+                        drop=joined[f"{outcome}_ref"] - joined[outcome])
+    if {accuracy + DRAWS, outcome + DRAWS} <= set(per_seed.columns):
+        ref = per_seed[per_seed["lam"] == 0].set_index(keys)
+        ids = list(per_seed[keys].itertuples(index=False, name=None))
+        for name, column in (("cost", accuracy), ("drop", outcome)):
+            out[name + DRAWS] = [np.asarray(ref.loc[i, column + DRAWS]) - np.asarray(d)
+                                 for d, i in zip(per_seed[column + DRAWS], ids, strict=True)]
+    return out
+
+
+def _interpolated(curve: pd.DataFrame, cost: float, column: str) -> float | np.ndarray:
+    """The curve's ``drop`` at ``cost`` along its points sorted by cost (NaN beyond their range);
+    per draw when ``column`` is ``"drop_draws"`` (each draw's own costs)."""
+    if column == "drop":
+        curve = curve.sort_values(["cost", "lam"])
+        x, y = curve["cost"].to_numpy(), curve["drop"].to_numpy()
+        return float(np.interp(cost, x, y)) if x.min() <= cost <= x.max() else float("nan")
+    xs, ys = np.stack(curve["cost" + DRAWS]).T, np.stack(curve["drop" + DRAWS]).T  # (B, L)
+    out = np.full(len(xs), np.nan)
+    for b, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        if x.min() <= cost <= x.max():
+            order = np.argsort(x, kind="stable")
+            out[b] = np.interp(cost, x[order], y[order])
+    return out
 
 
 def matched_accuracy(
@@ -141,8 +184,11 @@ def matched_accuracy(
     For each seed and penalty, the points (cost, drop) over the λ grid — cost = accuracy at λ = 0
     minus accuracy at λ, drop = outcome at λ = 0 minus outcome at λ, both ``(0, 0)`` at λ = 0 — are
     sorted by cost and linearly interpolated at each matched cost. A cost beyond what a penalty
-    reached for a seed is left out for that seed (no extrapolation). Means and t-intervals are
-    across seeds; the difference is paired by seed (the same seed's λ = 0 encoder is shared).
+    reached for a seed is left out for that seed (no extrapolation). Means are over seeds; the
+    difference is paired by seed (the same seed's λ = 0 encoder is shared). With draws of both
+    columns, each draw of the test rows repeats the interpolation on its own costs and drops (a
+    draw whose curve does not reach the cost is undefined), which gives the row-bootstrap
+    intervals (:func:`latentsep.row_bootstrap.shifted_interval`).
 
     Parameters
     ----------
@@ -164,8 +210,8 @@ def matched_accuracy(
     -------
     pd.DataFrame
         One row per (dataset, cost, penalty) plus ``penalty = "<second> − <first>"`` for the
-        difference: ``dataset, cost, penalty, drop, se, ci_low, ci_high, n_seeds, seed_min,
-        seed_max``, and
+        difference: ``dataset, cost, penalty, drop, ci_low, ci_high, n_seeds, seed_min,
+        seed_max, interval, per_seed`` (as in :func:`paired_change`), and
         ``drop_per_point`` = drop / (100 · cost), the outcome drop per accuracy point.
     """
     if len(penalties) != 2 or penalties[0] == penalties[1]:
@@ -184,22 +230,29 @@ def matched_accuracy(
         grid = (np.linspace(0, reach, n_costs + 1)[1:] if costs is None
                 else np.asarray(costs, dtype=float))
         grid = grid[grid > 0]  # a zero cost buys nothing by construction
+        drawn = "cost" + DRAWS in part.columns
+        columns = ["drop", "drop" + DRAWS] if drawn else ["drop"]
         per = []
         for (penalty, seed), curve in part.groupby(["penalty", "seed"]):
-            curve = curve.sort_values(["cost", "lam"])
-            x, y = curve["cost"].to_numpy(), curve["drop"].to_numpy()
             for cost in grid:
-                if x.min() <= cost <= x.max():
-                    per.append({"penalty": penalty, "seed": seed, "cost": cost,
-                                "drop": float(np.interp(cost, x, y))})
-        per = pd.DataFrame(per, columns=["penalty", "seed", "cost", "drop"])
-        wide = per.pivot_table(index=["cost", "seed"], columns="penalty", values="drop")
-        if set(penalties) <= set(wide.columns):
-            diff = (wide[penalties[1]] - wide[penalties[0]]).dropna().rename("drop").reset_index()
+                point = {c: _interpolated(curve, cost, c) for c in columns}
+                if np.isfinite(point["drop"]):
+                    per.append({"penalty": penalty, "seed": seed, "cost": cost, **point})
+        per = pd.DataFrame(per, columns=["penalty", "seed", "cost", *columns])
+        both = per.pivot_table(index=["cost", "seed"], columns="penalty", values="drop")
+        if set(penalties) <= set(both.columns):
+            paired = per.set_index(["cost", "seed", "penalty"])
+            diff = pd.DataFrame([
+                {"cost": cost, "seed": seed,
+                 **{c: paired.loc[(cost, seed, penalties[1]), c]
+                    - paired.loc[(cost, seed, penalties[0]), c] for c in columns}}
+                for cost, seed in both[list(penalties)].dropna().index])
             per = pd.concat([per, diff.assign(penalty=f"{penalties[1]} − {penalties[0]}")])
         if per.empty:
             continue
-        summary = summarise_seeds(per, "drop", ["cost", "penalty"])
+        summary = draws_summary(per, "drop", ["cost", "penalty"])
+        summary["per_seed"] = [per_seed_intervals(p, "drop")
+                               for _, p in per.groupby(["cost", "penalty"], sort=True)]
         rows.append(summary.assign(dataset=dataset))
     if not rows:
         raise ValueError(
@@ -209,5 +262,5 @@ def matched_accuracy(
     out = pd.concat(rows, ignore_index=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["drop_per_point"] = np.where(out["cost"] > 0, out["drop"] / (100 * out["cost"]), np.nan)
-    return out[["dataset", "cost", "penalty", "drop", "se", "ci_low", "ci_high", "n_seeds",
-                "seed_min", "seed_max", "drop_per_point"]]
+    return out[["dataset", "cost", "penalty", "drop", "ci_low", "ci_high", "n_seeds",
+                "seed_min", "seed_max", "interval", "per_seed", "drop_per_point"]]

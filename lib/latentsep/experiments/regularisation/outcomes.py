@@ -8,7 +8,9 @@ then measures on each encoder (:func:`encoder_outcomes`):
 - its allocation sensitivity: a last-layer-retraining sweep over α and the OLS slopes of each
   group's test metric on its own share (mean of the two groups = attribute sensitivity);
 - the accuracy the encoder still supports: the retrained head's overall balanced accuracy and
-  worst-group accuracy at the balanced allocation α = 0.5, and the pre-trained model's own.
+  worst-group accuracy at the balanced allocation α = 0.5, and the pre-trained model's own;
+- for each of these but the pre-trained model's, its draws under a bootstrap of the test rows
+  (:mod:`latentsep.row_bootstrap`; the same draws for every encoder of the data, so paired).
 
 Used by chapters 05 (the λ sweep) and 06 (the controlled experiment's arms).
 """
@@ -33,6 +35,8 @@ from latentsep.experiments.protocol import (
 from latentsep.experiments.regularisation.penalties import PENALTIES, regularised_embeddings
 from latentsep.heads import HeadConfig
 from latentsep.models.training import PretrainConfig
+from latentsep.row_bootstrap import DRAWS, ROW_DRAWS, row_weights, sweep_draws
+from latentsep.separation import latent_separation
 from latentsep.stats import allocation_slopes, full_minus_zero
 
 #: Per-seed quantities of :func:`encoder_outcomes`, in display order.
@@ -66,6 +70,8 @@ class OutcomeSettings:
         class-group cell).
     separation_seed : int
         Seed of the separation estimate's permutations and resamples.
+    row_draws : int
+        Bootstrap draws of the test rows behind each encoder's intervals (0: none).
     """
 
     alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -77,6 +83,7 @@ class OutcomeSettings:
     n_bootstrap: int = 0
     bins: int = 50
     separation_seed: int = 0
+    row_draws: int = ROW_DRAWS
 
     def __post_init__(self) -> None:
         alphas = tuple(float(a) for a in np.atleast_1d(self.alphas))
@@ -92,6 +99,7 @@ class OutcomeSettings:
         check_positive_int(self.n_permutations, "n_permutations", minimum=0)
         check_positive_int(self.n_bootstrap, "n_bootstrap", minimum=0)
         check_positive_int(self.bins, "bins")
+        check_positive_int(self.row_draws, "row_draws", minimum=0)
 
 
 def _at_balance(sweeps: pd.DataFrame, metric: str) -> pd.Series:
@@ -99,6 +107,31 @@ def _at_balance(sweeps: pd.DataFrame, metric: str) -> pd.Series:
     rows = sweeps[(sweeps["metric"] == metric) & (sweeps["group"].astype(str) == "all")
                   & np.isclose(sweeps["alpha"], 0.5)]
     return rows.groupby("seed")["value"].mean()
+
+
+#: Quantities of :func:`encoder_outcomes` that also get bootstrap draws of the test rows.
+DRAWN = ("separation", "separation_excess", "sensitivity", "abs_sensitivity", "abs_slope_1", "slope_0",
+         "slope_1", "full_minus_zero", "balanced_accuracy", "worst_group_accuracy")
+
+
+def _row_draws(data: ProtocolData, runs: Mapping[int, EncoderRun], rows: pd.DataFrame,
+               attribute: str, settings: OutcomeSettings, null_mean: pd.Series) -> pd.DataFrame:
+    """Per seed, the draws of every :data:`DRAWN` quantity (one object column per quantity)."""
+    values, known = data.attribute(attribute)
+    test = data.splits["test"]
+    test = test[known[test]]  # the rows the sweep scored and the separation saw
+    y, a = data.y[test], values[test]
+    weights = row_weights(y, a, settings.row_draws, settings.separation_seed)
+    out = {}
+    for seed, run in runs.items():
+        drawn = sweep_draws(rows[rows["seed"] == seed], y, a, weights, settings.metric)
+        drawn = {q: v[1:] for q, v in drawn.items()}
+        boot = latent_separation(run.z[test], y, a, bins=settings.bins, n_permutations=0,
+                                 n_bootstrap=settings.row_draws,
+                                 seed=settings.separation_seed).bootstrap_values
+        drawn["separation"], drawn["separation_excess"] = boot, boot - null_mean[seed]
+        out[seed] = {q + DRAWS: drawn[q] for q in DRAWN}
+    return pd.DataFrame.from_dict(out, orient="index")
 
 
 def encoder_outcomes(
@@ -137,7 +170,8 @@ def encoder_outcomes(
         slopes have opposite signs) and ``full_minus_zero`` (group mean); ``balanced_accuracy``
         and ``worst_group_accuracy`` of the head retrained at α = 0.5 (whole test split);
         ``pretrained_balanced_accuracy`` and ``pretrained_worst_group_accuracy`` of the
-        pre-trained model's own head; ``best_epoch``.
+        pre-trained model's own head; ``best_epoch``; with ``settings.row_draws`` also a
+        ``<quantity>_draws`` column (an array of draws) for each of :data:`DRAWN`.
     """
     if not runs:
         raise ValueError("runs is empty; pass the dict returned by regularised_embeddings.")
@@ -145,9 +179,10 @@ def encoder_outcomes(
                              n_permutations=settings.n_permutations,
                              n_bootstrap=settings.n_bootstrap, bins=settings.bins,
                              seed=settings.separation_seed)
-    sweeps = allocation_sweeps(data, runs, attributes=[attribute], alphas=settings.alphas,
-                               k_train=settings.k_train, k_val=settings.k_val, head=settings.head,
-                               store_dir=store_dir, progress=progress)
+    sweeps, rows = allocation_sweeps(
+        data, runs, attributes=[attribute], alphas=settings.alphas, k_train=settings.k_train,
+        k_val=settings.k_val, head=settings.head, store_dir=store_dir, progress=progress,
+        rows=True)
     slopes = allocation_slopes(sweeps, settings.metric, per_seed=True)
     slopes = slopes.pivot(index="seed", columns="group", values="slope")
     fmz = full_minus_zero(sweeps, settings.metric, per_seed=True)
@@ -169,7 +204,11 @@ def encoder_outcomes(
         out.loc[seed, "pretrained_balanced_accuracy"] = float(overall["value"].iloc[0])
         out.loc[seed, "pretrained_worst_group_accuracy"] = float(worst["value"].iloc[0])
         out.loc[seed, "best_epoch"] = run.best_epoch
-    return out[list(QUANTITIES)].reset_index()
+    out = out[list(QUANTITIES)]
+    if settings.row_draws:
+        out = out.join(_row_draws(data, runs, rows, attribute, settings,
+                                  by_seed["value"] - by_seed["excess"]))
+    return out.reset_index()
 
 
 def tradeoff(
@@ -228,5 +267,5 @@ def tradeoff(
             frames.append(measured[key].assign(penalty=penalty, lam=lam))
     out = pd.concat(frames, ignore_index=True).assign(dataset=data.name, attribute=attribute)
     keys = ["dataset", "attribute", "penalty", "lam", "seed"]
-    return out[keys + list(QUANTITIES)]
+    return out[keys + [c for c in out.columns if c not in keys]]
 
