@@ -69,8 +69,22 @@ def test_every_claim_reproduced_when_the_intervals_fall_as_predicted() -> None:
                               "cross_entropy. Every group pooled: r = -0.700 [-0.900, -0.300].")
     assert claims[0].extra["interval"].startswith("Fisher z over 6 attributes")
     assert claims[5].note == "Coloured MNIST, seeds [42], ≤ 8 pre-training epochs. Level 5%."
+    by_id = {c.claim_id.rpartition(".")[2]: c for c in claims}
+    assert by_id["colour"].note.endswith(
+        "Its manipulation check (colour_raises_separation) is reproduced.")
+    assert by_id["regulariser"].note.endswith("(regulariser_lowers_separation) is reproduced.")
     assert claims[-1].note.endswith("Prevalence coefficient -0.200 [-0.500, 0.100]; baseline "
                                     "accuracy coefficient 0.300 [-0.100, 0.700].")
+
+
+def test_a_prediction_keeps_its_verdict_and_names_an_unresolved_manipulation() -> None:
+    c = dict(AS_PREDICTED["c"])
+    c[("colour", "separation_excess")] = (0.02, -0.01, 0.05)  # the arm may not have moved it
+    c[("colour", "abs_sensitivity")] = (-0.2, -0.3, -0.1)
+    colour = {x.claim_id: x for x in check(AS_PREDICTED["r"], c, AS_PREDICTED["j"])}[
+        "explanations.controlled.colour"]
+    assert colour.status == "not reproduced"  # the rule stated before computing
+    assert colour.note.endswith("Its manipulation check (colour_raises_separation) is inconclusive.")
 
 
 def test_every_claim_not_reproduced_when_the_intervals_fall_the_other_way() -> None:

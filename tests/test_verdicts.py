@@ -7,7 +7,13 @@ import json
 
 import pytest
 
-from latentsep.claim_changes import RULE_CHANGES, changes_for, rule_changes_table, verdict_changes
+from latentsep.claim_changes import (
+    RULE_CHANGES,
+    changes_for,
+    latest_reason,
+    rule_changes_table,
+    verdict_changes,
+)
 from latentsep.report import Claim, read_claim_objects, read_claims, write_claims
 from latentsep.verdicts import (
     VERDICTS,
@@ -109,6 +115,9 @@ def test_rule_changes_go_both_ways_and_each_has_a_reason_and_its_claims() -> Non
     sharp = changes_for("mnist.bound.sharp_classifier_tv@authors_code")
     assert [c.ids for c in sharp] == [("mnist.bound.sharp_classifier_tv",), ("*",)]
     assert changes_for("theory.counterexample")[0].ids == ("*",)
+    # a diff gives a claim's newest own reason: chapter 05's per-encoder rows, not the seed rule
+    old, new = ([c for c in RULE_CHANGES if "regularisation.*" in c.ids][i] for i in (0, -1))
+    assert old is not new and latest_reason("regularisation.adult.tv.sensitivity") == new.reason
     table = rule_changes_table()
     assert len(table) == len(RULE_CHANGES) and (table["reason"].str.len() > 20).all()
     assert {"tightened", "loosened"} <= set(table["direction"])

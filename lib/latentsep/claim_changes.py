@@ -44,6 +44,7 @@ class RuleChange:
     ids: tuple[str, ...] = ()
 
 
+#: Every rule change, oldest first.
 RULE_CHANGES: tuple[RuleChange, ...] = (
     RuleChange(
         "every claim", "two verdicts: reproduced when the rule held, else not reproduced",
@@ -197,7 +198,8 @@ def verdict_changes(old_results: str | Path, new_results: str | Path) -> pd.Data
     pd.DataFrame
         ``chapter, claim, old, new, old_ours, new_ours, reason`` for every claim whose verdict
         changed, appeared (old ``"absent"``) or disappeared (new ``"absent"``), in chapter order;
-        ``reason`` is the reason of the claim's own rule change (:func:`changes_for`).
+        ``reason`` is the reason of the claim's latest own rule change (:func:`changes_for`),
+        else of the rule change for every claim.
 
     Examples
     --------
@@ -219,9 +221,15 @@ def verdict_changes(old_results: str | Path, new_results: str | Path) -> pd.Data
     both = both.fillna({"verdict_old": "absent", "verdict_new": "absent", "ours_old": "",
                         "ours_new": ""})
     changed = both[both["verdict_old"] != both["verdict_new"]]
-    reasons = [next(iter(changes_for(c)), None) for c in changed["claim"]]
-    changed = changed.assign(reason=[r.reason if r else "" for r in reasons])
+    changed = changed.assign(reason=[latest_reason(c) for c in changed["claim"]])
     return (changed.rename(columns={"verdict_old": "old", "verdict_new": "new",
                                     "ours_old": "old_ours", "ours_new": "new_ours"})
             .sort_values("chapter", kind="stable").reset_index(drop=True)
             [["chapter", "claim", "old", "new", "old_ours", "new_ours", "reason"]])
+
+
+def latest_reason(claim_id: str) -> str:
+    """The reason of the newest rule change naming ``claim_id`` (RULE_CHANGES is chronological)."""
+    found = changes_for(claim_id)
+    own = [c for c in found if c.ids != ("*",)]
+    return (own[-1] if own else found[0]).reason if found else ""

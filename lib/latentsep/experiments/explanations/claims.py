@@ -39,6 +39,10 @@ CONTROLLED = {
     "regulariser_lowers_separation": ("regulariser", "separation_excess", "below"),
     "regulariser": ("regulariser", "abs_sensitivity", "below"),
 }
+#: Predictions that hold only if their arm moved the separation: each names its manipulation
+#: check, whose verdict its note repeats (the rule itself stays as stated before computing).
+MANIPULATION_CHECKS = {"colour": "colour_raises_separation",
+                       "regulariser": "regulariser_lowers_separation"}
 
 
 def claim_definitions() -> list[Claim]:
@@ -156,12 +160,17 @@ def check_claims(results: ExplanationResults) -> list[Claim]:
                                note=f"{pooled_note} Every group pooled: r = "
                                     f"{interval(*within.loc[predictor, list(_R)])}.")
         checked.append(claim)
-    for claim, (arm, quantity, rule) in zip(definitions[len(PREDICTORS):], CONTROLLED.values(),
-                                            strict=False):
+    controlled = {}
+    for claim, (name, (arm, quantity, rule)) in zip(definitions[len(PREDICTORS):],
+                                                    CONTROLLED.items(), strict=False):
         if arm in results.extremes:
             level = results.extremes[arm]
+            check = controlled.get(MANIPULATION_CHECKS.get(name))
+            premise = (f" Its manipulation check ({check.claim_id.rpartition('.')[2]}) is "
+                       f"{check.status}." if check else "")
             claim = fill_claim_per_encoder(claim, change_of(results.changes, arm, level, quantity),
-                                           rule, note=f"{control_note} Level {level}.")
+                                           rule, note=f"{control_note} Level {level}.{premise}")
+        controlled[name] = claim
         checked.append(claim)
     coef = results.joint.set_index("term")
     terms = {t: interval(*coef.loc[t, ["coef", "ci_low", "ci_high"]])
