@@ -68,6 +68,15 @@ def test_unknown_profile_lists_the_known_ones(project: bookrun.Project) -> None:
         bookrun.load_profile(project, "huge")
 
 
+def test_lanes_keep_chapter_order_and_reject_unknown_chapters(project: bookrun.Project) -> None:
+    assert bookrun.profile_lanes(project, "quick") == [["01_a", "02_b"]]  # no second lane
+    (project.root / "params" / "quick.yaml").write_text("second_lane: [01_a]\nchapters: {}\n")
+    assert bookrun.profile_lanes(project, "quick") == [["02_b"], ["01_a"]]
+    (project.root / "params" / "quick.yaml").write_text("second_lane: [03_c]\nchapters: {}\n")
+    with pytest.raises(ValueError, match=r"second_lane names chapters that do not exist: \['03_c'\]"):
+        bookrun.profile_lanes(project, "quick")
+
+
 def test_profile_naming_a_missing_chapter_is_rejected(project: bookrun.Project) -> None:
     (project.root / "params" / "quick.yaml").write_text("chapters:\n  09_z: {N: 1}\n")
     with pytest.raises(ValueError, match="09_z"):

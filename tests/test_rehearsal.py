@@ -253,10 +253,10 @@ def test_every_full_profile_switch_ran_in_the_rehearsal(monkeypatch) -> None:
     assert missing == []
 
 
-def test_the_rehearsal_runs_every_chapter_once_in_two_lanes(monkeypatch, tmp_path: Path) -> None:
-    from latentsep.booktools import bookrun, rehearse
+def test_the_rehearsal_runs_every_chapter_once_in_two_lanes(monkeypatch) -> None:
+    from latentsep.booktools import bookrun
 
-    calls, codes = [], iter([0, 3])
+    calls, codes, checked = [], iter([0, 3]), []
 
     class Lane:
         def __init__(self, command, **_) -> None:
@@ -266,7 +266,12 @@ def test_the_rehearsal_runs_every_chapter_once_in_two_lanes(monkeypatch, tmp_pat
             return next(codes)
 
     monkeypatch.setattr(bookrun.subprocess, "Popen", Lane)
-    assert rehearse._run_lanes(tmp_path, CHAPTERS, ["--force"]) == 3  # a failed lane fails the run
-    lanes = [command[command.index("--only") + 1:-1] for command in calls]
+    monkeypatch.setattr(bookrun, "_before_heavy_work", lambda _, __, stems: checked.append(stems))
+    monkeypatch.setattr(bookrun.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    project = bookrun.Project.find(ROOT)
+    assert bookrun.execute_in_lanes(project, "rehearsal", force=True) == 3  # a failed lane fails
+    assert checked == [CHAPTERS]  # one preflight for every chapter, before the lanes start
+    lanes = [command[command.index("--only") + 1:-2] for command in calls]
     assert sorted(stem for lane in lanes for stem in lane) == CHAPTERS
-    assert lanes[1] == list(rehearse.SECOND_LANE) and all(c[-1] == "--force" for c in calls)
+    assert lanes[1] == bookrun.load_profile(project, "rehearsal")["second_lane"]
+    assert all(command[-2:] == ["--checked", "--force"] for command in calls)

@@ -90,7 +90,26 @@ def load_profile(project: Project, profile: str) -> dict:
     if unknown:
         raise ValueError(f"{path} names chapters that do not exist: {unknown}; chapters: {sorted(stems)}.")
     check_chapter_parameters(str(path.relative_to(project.root)), chapters, profile)
-    return {"description": content.get("description", ""), "chapters": chapters}
+    second_lane = content.get("second_lane") or []
+    strays = sorted(set(second_lane) - stems)
+    if strays:
+        raise ValueError(f"{path}: second_lane names chapters that do not exist: {strays}; "
+                         f"chapters: {sorted(stems)}.")
+    return {"description": content.get("description", ""), "chapters": chapters,
+            "second_lane": list(second_lane)}
+
+
+def profile_lanes(project: Project, profile: str) -> list[list[str]]:
+    """The chapters in the profile's lanes, each in chapter order: its ``second_lane`` and the rest.
+
+    A chapter that reads another's cache (06 reads 03's, 04's and 05's encoders) computes the
+    same entries itself when the other lane has not written them yet: writes are atomic and
+    deterministic, so lanes change the wall time, never the numbers.
+    """
+    second = set(load_profile(project, profile)["second_lane"])
+    stems = [p.stem for p in project.chapters]
+    return [lane for lane in ([s for s in stems if s not in second], [s for s in stems if s in second])
+            if lane]
 
 
 def chapter_parameters(project: Project, profile: str, stem: str) -> dict:
@@ -169,8 +188,12 @@ def execute(
     *,
     only: list[str] | None = None,
     force: bool = False,
+    checked: bool = False,
 ) -> list[str]:
     """Execute stale chapters of ``profile``; return the stems that ran.
+
+    ``checked``: the preflight and cost estimate already ran for these chapters (a lane of
+    :func:`execute_in_lanes`).
 
     Raises
     ------
@@ -182,15 +205,12 @@ def execute(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    stamps = chapter_stamps(project, profile)
-    out_dir = project.notebooks_dir(profile)
+    stamps, out_dir = chapter_stamps(project, profile), project.notebooks_dir(profile)
     out_dir.mkdir(parents=True, exist_ok=True)
     selected = [p for p in project.chapters if not only or p.stem in only]
-    missing = sorted(set(only or []) - {p.stem for p in project.chapters})
-    if missing:
-        raise ValueError(f"unknown chapter(s) {missing}; chapters: {[p.stem for p in project.chapters]}.")
-    stale = [p.stem for p in selected if force or not _is_current(out_dir, p.stem, stamps)]
-    _before_heavy_work(project, profile, stale)
+    stale = _stale(project, profile, only, force)
+    if not checked:
+        _before_heavy_work(project, profile, stale)
     ran = []
     for source in selected:
         stem = source.stem
@@ -246,6 +266,30 @@ def execute_lanes(root: Path, profile: str, lanes: list[list[str]], rest: list[s
                               "--profile", profile, "--root", str(root), "--only", *lane, *rest])
             for lane in lanes if lane]
     return max(run.wait() for run in runs)
+
+
+def execute_in_lanes(project: Project, profile: str, *, force: bool = False) -> int:
+    """Every stale chapter of ``profile``, in its lanes (:func:`profile_lanes`) side by side when
+    two cores are free, else one after another. The preflight checks all of them first, so a
+    missing dataset stops the run with one message. Returns the worst exit status."""
+    lanes = profile_lanes(project, profile)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if len(lanes) < 2 or (cores or 1) < 2:
+        execute(project, profile, force=force)
+        return 0
+    _before_heavy_work(project, profile, _stale(project, profile, None, force))
+    return execute_lanes(project.root, profile, lanes, ["--checked", *(["--force"] if force else [])])
+
+
+def _stale(project: Project, profile: str, only: list[str] | None, force: bool) -> list[str]:
+    """The stems among ``only`` (default: all) whose executed notebook is missing or out of date."""
+    stems = [p.stem for p in project.chapters]
+    missing = sorted(set(only or []) - set(stems))
+    if missing:
+        raise ValueError(f"unknown chapter(s) {missing}; chapters: {stems}.")
+    stamps, out_dir = chapter_stamps(project, profile), project.notebooks_dir(profile)
+    return [s for s in stems if (not only or s in only)
+            and (force or not _is_current(out_dir, s, stamps))]
 
 
 def _is_current(out_dir: Path, stem: str, stamps: dict[str, str]) -> bool:
@@ -389,12 +433,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--only", nargs="*", help="chapter stems to execute (default: all)")
     parser.add_argument("--force", action="store_true", help="re-execute even if up to date")
+    parser.add_argument("--serial", action="store_true",
+                        help="one chapter at a time (default: the profile's two lanes side by side)")
+    parser.add_argument("--checked", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help="build output folder (default: root)")
     args = parser.parse_args(argv)
     project = Project.find(args.root)
     try:
+        if args.command == "execute" and not (args.only or args.serial):
+            return execute_in_lanes(project, args.profile, force=args.force)
         if args.command == "execute":
-            execute(project, args.profile, only=args.only, force=args.force)
+            execute(project, args.profile, only=args.only, force=args.force, checked=args.checked)
         elif args.command == "build":
             html = build(project, args.profile, args.out)
             print(f"book built: {html / 'index.html'}")

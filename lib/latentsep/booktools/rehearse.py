@@ -40,12 +40,6 @@ SIZES = {"mimic_subjects": 600, "ham_lesions": 110, "ham_test": 40, "civil_comme
 #: kill-and-resume test of ``make test``), not for chapter 07's pilots.
 SMALL_SIZES = {"mimic_subjects": 140, "ham_lesions": 110, "ham_test": 40, "civil_comments": 300}
 VERSION = 3
-#: Run in a second process beside the other chapters when two cores are free: chapters 05, 06
-#: (which reuses 05's encoders) and 07 took 26 min of wall time, the five others 27 (measured
-#: with chapter 08, under load). Chapter 06 also reads chapter 03's encoders, which the other
-#: lane may not have written yet (it then computes the same ones: the cache writes are atomic
-#: and deterministic).
-SECOND_LANE = ("05_tv_regularisation", "06_conventional_explanations", "07_advisor")
 
 
 def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR,
@@ -83,19 +77,11 @@ def prepare(project_root: Path, fashion_dir: Path = DEBIAN_FASHION_DIR,
     }
 
 
-def _run_lanes(root: Path, stems: list[str], rest: list[str]) -> int:
-    """``bookrun execute`` of :data:`SECOND_LANE` and of the other chapters, side by side."""
-    from latentsep.booktools.bookrun import execute_lanes
-
-    lanes = [[s for s in stems if s not in SECOND_LANE], [s for s in stems if s in SECOND_LANE]]
-    return execute_lanes(root, PROFILE, lanes, rest)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Prepare the data, set the variables, then ``bookrun execute --profile rehearsal`` with the
     remaining arguments (``--force``); ``--small`` writes :data:`SMALL_SIZES`. Every chapter runs
-    in two lanes at once when two cores are available (:data:`SECOND_LANE`), one lane with
-    ``--serial`` or ``--only``."""
+    in two lanes at once when two cores are available (``second_lane`` in
+    ``params/rehearsal.yaml``), one lane with ``--serial`` or ``--only``."""
     from latentsep.booktools.bookrun import Project
     from latentsep.booktools.bookrun import main as bookrun_main
 
@@ -116,12 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(env)
     for name, value in env.items():
         print(f"[{PROFILE}] {name}={value}", flush=True)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if args.only or args.serial or (cores or 1) < 2:
-        return bookrun_main(["execute", "--profile", PROFILE, "--root", str(project.root),
-                             *(["--only", *args.only] if args.only else []), *rest])
-    return _run_lanes(project.root, [p.stem for p in project.chapters], rest)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return bookrun_main(["execute", "--profile", PROFILE, "--root", str(project.root),
+                         *(["--only", *args.only] if args.only else []),
+                         *(["--serial"] if args.serial else []), *rest])
