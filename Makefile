@@ -49,7 +49,7 @@ system:  ## Debian's chromium and dataset-fashion-mnist, when missing and instal
 	@bash tools/system-packages.sh
 
 test: env data  ## library tests, a smoke run of every chapter, the browser check of a smoke build
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 lint:  ## ruff over the library, tests, chapters and tools
 	$(VENV)/bin/ruff check lib tests book benchmarks tools

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from latentsep.booktools import bookrun
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "04_real_datasets"
 pytestmark = pytest.mark.smoke
@@ -43,7 +45,7 @@ class KillAndResume(threading.Thread):
         super().__init__(daemon=True)
         self.root = Path(tempfile.mkdtemp(prefix="latentsep-kill-and-resume-"))
         self.cache = self.root / "cache"
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT / "lib"),
+        self.env = {**os.environ, **bookrun.ONE_THREAD, "PYTHONPATH": str(ROOT / "lib"),
                     "LATENTSEP_CACHE_DIR": str(self.cache)}
         self.killed_at: dict[Path, tuple[int, int]] | None = None
         self.first_output = self.second_output = ""
@@ -226,8 +228,6 @@ def test_the_rehearsal_profile_keeps_every_full_profile_switch() -> None:
 def test_every_full_profile_switch_ran_in_the_rehearsal(monkeypatch) -> None:
     """After ``make rehearse``: all seven chapters executed from their current sources without
     error cells, and each switch left its trace in its executed chapter."""
-    from latentsep.booktools import bookrun
-
     notebooks = ROOT / "results" / "rehearsal" / "notebooks"
     if not all((notebooks / f"{stem}.ipynb").is_file() for stem in CHAPTERS):
         if os.environ.get("LATENTSEP_REQUIRE_REHEARSAL"):
@@ -254,8 +254,6 @@ def test_every_full_profile_switch_ran_in_the_rehearsal(monkeypatch) -> None:
 
 
 def test_the_rehearsal_runs_every_chapter_once_in_two_lanes(monkeypatch) -> None:
-    from latentsep.booktools import bookrun
-
     calls, codes, checked = [], iter([0, 3]), []
 
     class Lane:

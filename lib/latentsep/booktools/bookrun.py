@@ -255,15 +255,22 @@ def execute(
     return ran
 
 
+#: The environment of a process that shares the cores with others: one BLAS / OpenMP thread, so
+#: that two processes on two cores never wait on each other's descheduled threads.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
 def execute_lanes(root: Path, profile: str, lanes: list[list[str]], rest: list[str] = ()) -> int:
     """:func:`execute` of each lane of chapter stems in its own process, the lanes side by side.
 
-    Chapters pin torch to one thread, so one lane per core keeps both cores of a 2-core machine
-    busy. Lanes share ``cache/`` (atomic, deterministic writes) and ``timings.json`` (locked).
-    ``rest`` is passed on to ``bookrun execute`` (``--force``). Returns the worst exit status.
+    Each lane runs single-threaded (:data:`ONE_THREAD`; chapters pin torch to one thread anyway),
+    so one lane per core keeps both cores of a 2-core machine busy. Lanes share ``cache/``
+    (atomic, deterministic writes) and ``timings.json`` (locked). ``rest`` is passed on to
+    ``bookrun execute`` (``--force``). Returns the worst exit status.
     """
     runs = [subprocess.Popen([sys.executable, "-m", "latentsep.booktools.bookrun", "execute",
-                              "--profile", profile, "--root", str(root), "--only", *lane, *rest])
+                              "--profile", profile, "--root", str(root), "--only", *lane, *rest],
+                             env={**os.environ, **ONE_THREAD})
             for lane in lanes if lane]
     return max(run.wait() for run in runs)
 
