@@ -105,3 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     return bookrun_main(["execute", "--profile", PROFILE, "--root", str(project.root),
                          *(["--only", *args.only] if args.only else []),
                          *(["--serial"] if args.serial else []), *rest])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
