@@ -208,7 +208,7 @@ def execute(
     stamps, out_dir = chapter_stamps(project, profile), project.notebooks_dir(profile)
     out_dir.mkdir(parents=True, exist_ok=True)
     selected = [p for p in project.chapters if not only or p.stem in only]
-    stale = _stale(project, profile, only, force)
+    stale = _stale(project, stamps, out_dir, only, force)
     if not checked:
         _before_heavy_work(project, profile, stale)
     ran = []
@@ -277,24 +277,28 @@ def execute_lanes(root: Path, profile: str, lanes: list[list[str]], rest: list[s
 
 def execute_in_lanes(project: Project, profile: str, *, force: bool = False) -> int:
     """Every stale chapter of ``profile``, in its lanes (:func:`profile_lanes`) side by side when
-    two cores are free, else one after another. The preflight checks all of them first, so a
-    missing dataset stops the run with one message. Returns the worst exit status."""
-    lanes = profile_lanes(project, profile)
+    two cores are free and both lanes have work, else one after another. The preflight checks all
+    of them first, so a missing dataset stops the run with one message. Returns the worst exit
+    status."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if len(lanes) < 2 or (cores or 1) < 2:
+    stale = _stale(project, chapter_stamps(project, profile), project.notebooks_dir(profile), None,
+                   force)
+    lanes = [[s for s in lane if s in stale] for lane in profile_lanes(project, profile)]
+    if sum(map(bool, lanes)) < 2 or (cores or 1) < 2:
         execute(project, profile, force=force)
         return 0
-    _before_heavy_work(project, profile, _stale(project, profile, None, force))
+    _before_heavy_work(project, profile, stale)
     return execute_lanes(project.root, profile, lanes, ["--checked", *(["--force"] if force else [])])
 
 
-def _stale(project: Project, profile: str, only: list[str] | None, force: bool) -> list[str]:
-    """The stems among ``only`` (default: all) whose executed notebook is missing or out of date."""
+def _stale(project: Project, stamps: dict[str, str], out_dir: Path, only: list[str] | None,
+           force: bool) -> list[str]:
+    """The stems among ``only`` (default: all) whose executed notebook in ``out_dir`` is missing
+    or older than its stamp."""
     stems = [p.stem for p in project.chapters]
     missing = sorted(set(only or []) - set(stems))
     if missing:
         raise ValueError(f"unknown chapter(s) {missing}; chapters: {stems}.")
-    stamps, out_dir = chapter_stamps(project, profile), project.notebooks_dir(profile)
     return [s for s in stems if (not only or s in only)
             and (force or not _is_current(out_dir, s, stamps))]
 
